@@ -1,0 +1,175 @@
+"""Province profiles: the rules of one province and year, read from a TOML file.
+
+A new year or province is a new file in ``config/profiles/`` (or any directory
+named by ``INTAKE_PROFILE_DIR``), never a code change.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+PROFILE_DIR = Path(__file__).with_name("profiles")
+PROFILE_DIR_ENV = "INTAKE_PROFILE_DIR"
+FORM_KINDS = ("summary", "increase")
+UNIT_PLACEHOLDER = "{单位名称}"
+
+
+class ProfileError(Exception):
+    """A profile file is missing or malformed."""
+
+
+@dataclass(frozen=True)
+class Window:
+    """An application window: whole days, both ends included, in the profile's zone."""
+
+    start: date
+    end: date
+
+    def contains(self, moment: datetime, zone: ZoneInfo) -> bool:
+        local = moment.astimezone(zone)
+        opens = datetime.combine(self.start, time.min, zone)
+        closes = datetime.combine(self.end + timedelta(days=1), time.min, zone)
+        return opens <= local < closes
+
+    def label(self) -> str:
+        return f"{self.start:%Y年%m月%d日}至{self.end:%Y年%m月%d日}"
+
+
+@dataclass(frozen=True)
+class FormRule:
+    """One kind of form the office accepts: its subject rule, windows and table columns."""
+
+    kind: str  # summary | increase
+    name: str  # the form's Chinese name, e.g. 申报学校汇总表
+    subject: str  # e.g. "{单位名称}+2025年证书申报"
+    windows: tuple[Window, ...]
+    title_keywords: tuple[str, ...]
+    columns: dict[str, tuple[str, ...]]  # field -> header texts that name it
+
+    @property
+    def subject_suffix(self) -> str:
+        """The part of the subject after the unit name and the ``+``."""
+        return self.subject.replace(UNIT_PLACEHOLDER, "").lstrip("+＋ ")
+
+    def example_subject(self, unit: str) -> str:
+        return self.subject.replace(UNIT_PLACEHOLDER, unit)
+
+
+@dataclass(frozen=True)
+class Folders:
+    accepted: str
+    rejected: str
+    review: str
+    ignored: str
+
+
+@dataclass(frozen=True)
+class Profile:
+    id: str
+    province: str
+    year: int
+    timezone: ZoneInfo
+    mailbox: str
+    office: str
+    signature: str
+    poll_folders: tuple[str, ...]
+    folders: Folders
+    forms: tuple[FormRule, ...]
+
+    def form(self, kind: str) -> FormRule:
+        for rule in self.forms:
+            if rule.kind == kind:
+                return rule
+        raise KeyError(kind)
+
+    def window_for(self, kind: str, moment: datetime) -> Window | None:
+        """The window of ``kind`` that contains ``moment``, if any."""
+        for window in self.form(kind).windows:
+            if window.contains(moment, self.timezone):
+                return window
+        return None
+
+
+def _require(table: dict, key: str, where: str):
+    if key not in table:
+        raise ProfileError(f"{where}: missing key '{key}'")
+    return table[key]
+
+
+def _parse_form(raw: dict, where: str) -> FormRule:
+    kind = _require(raw, "kind", where)
+    if kind not in FORM_KINDS:
+        raise ProfileError(f"{where}: kind must be one of {', '.join(FORM_KINDS)}, not {kind!r}")
+    subject = _require(raw, "subject", where)
+    if UNIT_PLACEHOLDER not in subject:
+        raise ProfileError(f"{where}: subject must contain {UNIT_PLACEHOLDER}")
+    windows = []
+    for pair in _require(raw, "windows", where):
+        try:
+            start, end = (date.fromisoformat(str(v)) for v in pair)
+        except (TypeError, ValueError) as exc:
+            raise ProfileError(f"{where}: window {pair!r} is not [YYYY-MM-DD, YYYY-MM-DD]") from exc
+        if end < start:
+            raise ProfileError(f"{where}: window {pair!r} ends before it starts")
+        windows.append(Window(start, end))
+    columns = {k: tuple(v) for k, v in _require(raw, "columns", where).items()}
+    return FormRule(
+        kind=kind,
+        name=_require(raw, "name", where),
+        subject=subject,
+        windows=tuple(windows),
+        title_keywords=tuple(_require(raw, "title_keywords", where)),
+        columns=columns,
+    )
+
+
+def parse_profile(text: str, source: str) -> Profile:
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ProfileError(f"{source}: not valid TOML: {exc}") from exc
+    folders = _require(raw, "folders", source)
+    forms = tuple(
+        _parse_form(form, f"{source} [[forms]] #{i + 1}")
+        for i, form in enumerate(_require(raw, "forms", source))
+    )
+    return Profile(
+        id=_require(raw, "id", source),
+        province=_require(raw, "province", source),
+        year=int(_require(raw, "year", source)),
+        timezone=ZoneInfo(raw.get("timezone", "Asia/Shanghai")),
+        mailbox=_require(raw, "mailbox", source),
+        office=_require(raw, "office", source),
+        signature=_require(raw, "signature", source).strip(),
+        poll_folders=tuple(raw.get("poll_folders", ["INBOX"])),
+        folders=Folders(**{k: folders[k] for k in ("accepted", "rejected", "review", "ignored")}),
+        forms=forms,
+    )
+
+
+def profile_dirs(extra: Path | None = None) -> list[Path]:
+    extra = extra or (Path(os.environ[PROFILE_DIR_ENV]) if os.environ.get(PROFILE_DIR_ENV) else None)
+    return ([extra] if extra else []) + [PROFILE_DIR]
+
+
+def available_profiles(extra: Path | None = None) -> list[str]:
+    return sorted({p.stem for d in profile_dirs(extra) if d.is_dir() for p in d.glob("*.toml")})
+
+
+def load_profile(name: str, extra_dir: Path | None = None) -> Profile:
+    """Load ``name`` (a profile id such as ``anhui-2025``, or a path to a TOML file).
+
+    ``extra_dir`` (or ``INTAKE_PROFILE_DIR``) is searched before the bundled profiles.
+    """
+    dirs = profile_dirs(extra_dir)
+    candidates = [Path(name)] if name.endswith(".toml") else [d / f"{name}.toml" for d in dirs]
+    for path in candidates:
+        if path.is_file():
+            return parse_profile(path.read_text(encoding="utf-8"), str(path))
+    known = ", ".join(available_profiles(extra_dir)) or "none"
+    raise ProfileError(f"INTAKE_PROFILE: no profile named {name!r} (available: {known})")

@@ -1,0 +1,1 @@
+"""Mail in and out: mailbox, message decoding, subject rules, replies, the worker."""

@@ -1,0 +1,1 @@
+"""Image clean-up, seals, table grids, OCR engines."""

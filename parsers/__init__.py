@@ -1,0 +1,1 @@
+"""Documents → pages → form models."""

@@ -1,0 +1,78 @@
+"""Form models: what the reader extracted from one page, with confidence per field.
+
+A field the reader is not sure of carries ``confident=False``; reconciliation
+turns that into ``ocr.low_confidence`` (a human look), never a silent guess.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+LEVELS = ("初级", "中级", "高级")
+
+
+@dataclass(frozen=True)
+class SummaryLine:
+    row: int  # the form's 序号, or the table row position when 序号 is blank
+    certificate: str  # canonical catalogue name when matched, else the text as read
+    level: str  # 初级 | 中级 | 高级, or the text as read when it is none of them
+    count: int | None  # None when the cell is empty or unreadable
+    confident: bool = True
+    certificate_read: str = ""  # the certificate text exactly as read, before matching
+    certificate_matched: bool = True  # the name was found in the catalogue
+
+
+@dataclass(frozen=True)
+class IncreaseLine:
+    row: int
+    certificate: str
+    level: str
+    approved: int | None  # 原批准人数
+    requested: int | None  # 调增后人数
+    confident: bool = True
+    certificate_read: str = ""
+    certificate_matched: bool = True
+
+
+@dataclass(frozen=True)
+class SummaryForm:
+    unit: str  # the unit name as read from 学校名称（校章）
+    stamp: bool
+    total: int | None  # the 合计 row, None when absent or unreadable
+    lines: tuple[SummaryLine, ...]
+    unit_confident: bool = True
+    total_confident: bool = True
+    kind: str = field(default="summary", init=False)
+
+
+@dataclass(frozen=True)
+class IncreaseForm:
+    unit: str
+    stamp: bool
+    lines: tuple[IncreaseLine, ...]
+    unit_confident: bool = True
+    kind: str = field(default="increase", init=False)
+
+
+Form = SummaryForm | IncreaseForm
+
+
+@dataclass(frozen=True)
+class PageReading:
+    """One page of one attachment, classified and (for a form page) read."""
+
+    index: int  # 0-based page number inside the attachment
+    kind: str  # summary | increase | application | unknown
+    form: Form | None = None
+    source: str = ""  # "text" (PDF text layer) or "ocr"
+    notes: tuple[str, ...] = ()  # short human-readable remarks (rotation fixed, seal found…)
+
+
+@dataclass(frozen=True)
+class DocumentReading:
+    filename: str
+    pages: tuple[PageReading, ...]
+
+    @property
+    def forms(self) -> list[Form]:
+        return [p.form for p in self.pages if p.form is not None]
