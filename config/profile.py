@@ -133,7 +133,9 @@ def parse_profile(text: str, source: str) -> Profile:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ProfileError(f"{source}: not valid TOML: {exc}") from exc
-    folders = _require(raw, "folders", source)
+    for key in ("id", "province", "year", "mailbox", "office", "signature", "folders", "forms"):
+        _require(raw, key, source)
+    folders = raw["folders"]
     forms = tuple(
         _parse_form(form, f"{source} [[forms]] #{i + 1}")
         for i, form in enumerate(_require(raw, "forms", source))

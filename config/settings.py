@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     smtp_password: SecretStr = SecretStr("")
     smtp_ssl: bool = True
     smtp_timeout: float = Field(60.0, gt=0)
+    smtp_retry_base: float = Field(60.0, ge=0)  # seconds before the first retry; doubles, max 1 h
 
     from_: str = Field("", alias="INTAKE_FROM", validation_alias="INTAKE_FROM")
 

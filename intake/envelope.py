@@ -13,6 +13,9 @@ class Attachment:
     data: bytes
     inline: bool = False  # an inline image of the body, not a real attachment
     from_archive: str = ""  # name of the ZIP it came out of, if any
+    # Why it cannot be read, as a Chinese sentence for the reply ("" when readable);
+    # the worker turns it into ``attachment.unreadable``. Set by ``intake.message``.
+    unreadable: str = ""
 
 
 @dataclass(frozen=True)

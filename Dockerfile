@@ -1,0 +1,29 @@
+# Production image: the worker (and the review server) with Tesseract chi_sim.
+FROM python:3.11-slim-bookworm
+
+ENV DEBIAN_FRONTEND=noninteractive \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    INTAKE_DATA_DIR=/var/lib/intake/originals \
+    INTAKE_LOG_FORMAT=json
+
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends \
+      tesseract-ocr tesseract-ocr-chi-sim fonts-noto-cjk poppler-utils tzdata libgl1 libglib2.0-0 \
+ && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY intake ./intake
+COPY parsers ./parsers
+COPY ocr ./ocr
+COPY ledger ./ledger
+COPY config ./config
+RUN pip install --no-cache-dir . \
+ && useradd --system --create-home --home-dir /var/lib/intake intake \
+ && mkdir -p /var/lib/intake/originals && chown -R intake:intake /var/lib/intake
+
+USER intake
+VOLUME ["/var/lib/intake"]
+ENTRYPOINT ["intake"]
+CMD ["run"]

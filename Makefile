@@ -1,0 +1,42 @@
+# 1+X Intake — everything a fresh Debian machine needs, in two commands:
+#   make demo   install, start a throw-away mail stack, run the worker on sample mail
+#   make test   install, run the whole test suite
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTHON ?= python3
+APT_PACKAGES := tesseract-ocr tesseract-ocr-chi-sim dovecot-imapd fonts-noto-cjk fonts-wqy-zenhei \
+                poppler-utils postgresql
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+PYTEST_ARGS ?=
+
+.PHONY: test demo bench system venv clean
+
+# Debian packages: installed only when one is missing, so repeated runs are quick.
+system:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages: $$missing"; \
+	  $(SUDO) apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+$(VENV)/.installed: pyproject.toml
+	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	@touch $@
+
+venv: $(VENV)/.installed
+
+test: system venv
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+demo: system venv
+	$(PY) -m scripts.demo
+
+bench: system venv
+	$(PY) -m bench.run
+
+clean:
+	rm -rf $(VENV) var demo-out .pytest_cache

@@ -1,0 +1,1 @@
+"""Benchmark of the form reader: a generator of rendered forms with ground truth, and a runner."""

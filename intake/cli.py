@@ -1,0 +1,97 @@
+"""The ``intake`` console script. Errors end as one line saying what to do, exit 2."""
+
+from __future__ import annotations
+
+import importlib
+import signal
+import sys
+import threading
+
+import click
+
+from config.profile import ProfileError, load_profile
+from config.settings import Settings, SettingsError, load_settings
+from intake.logs import configure, get_logger
+
+# Command groups contributed by other packages: module path -> register(cli)
+PLUGINS = ("ledger.cli", "parsers.cli")
+
+
+def settings_or_exit() -> Settings:
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        raise click.ClickException(f"{exc}\nFix the variable (or the settings file) and start again.")
+    configure(settings.log_format)
+    return settings
+
+
+def profile_or_exit(settings: Settings):
+    try:
+        return load_profile(settings.profile, settings.profile_dir)
+    except ProfileError as exc:
+        raise click.ClickException(str(exc))
+
+
+@click.group()
+def cli() -> None:
+    """1+X Intake: reads the applications mailbox, keeps the ledger, replies to schools."""
+
+
+@cli.command()
+@click.option("--once", is_flag=True, help="Process everything waiting, send replies, then exit.")
+def run(once: bool) -> None:
+    """Run the mailbox worker."""
+    from intake.worker import Worker
+    from ledger import db
+    from ledger.store import Store
+
+    settings = settings_or_exit()
+    profile = profile_or_exit(settings)
+    engine = db.connect(settings.database_url)
+    db.migrate(engine)
+    worker = Worker(settings, profile, Store(engine))
+    log = get_logger("intake.cli")
+    if once:
+        summary = worker.run_once()
+        log.info(
+            "run.done",
+            fetched=summary.fetched,
+            decided=dict(summary.decided),
+            sent=summary.sent,
+            send_failed=summary.send_failed,
+            filed=summary.filed,
+            errors=summary.errors,
+        )
+        return
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    log.info("run.start", profile=profile.id, folders=worker.poll_folders())
+    worker.run_forever(stop)
+    log.info("run.stopped")
+
+
+def _register_plugins() -> None:
+    for name in PLUGINS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        module.register(cli)
+
+
+_register_plugins()
+
+
+def main() -> None:
+    try:
+        cli(standalone_mode=True)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,118 @@
+"""One message, start to decision: the functional core of the worker.
+
+``process`` takes a decoded ``Envelope`` and what the ledger knows, and returns
+what should happen: ignore it, or decide (accept / reject / review) with every
+reason. It reads attachments but does no other I/O, so it is tested without
+any server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from config.profile import Profile
+from intake import subject as subjects
+from intake.envelope import Attachment, Envelope
+from intake.logs import get_logger
+from ledger.decision import Claim, Decision, Reason, ReasonCode
+from ledger.reconcile import check_form
+from ledger.state import LedgerState
+from parsers.errors import ReaderError
+from parsers.model import DocumentReading, Form
+from parsers.reader import read_attachment
+
+log = get_logger("intake.pipeline")
+
+Reader = Callable[..., DocumentReading]
+
+
+@dataclass(frozen=True)
+class Processed:
+    decision: Decision | None  # None: not a submission attempt, no reply
+    claim: Claim | None = None
+    forms: tuple[Form, ...] = ()
+    readings: tuple[DocumentReading, ...] = ()
+    note: str = ""  # why a message was ignored
+    reply_to: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+def documents(envelope: Envelope) -> list[Attachment]:
+    """The attachments to read: real ones, or inline images when there is nothing else."""
+    real = [a for a in envelope.attachments if not a.inline]
+    return real or [a for a in envelope.attachments if a.inline]
+
+
+def read_forms(
+    envelope: Envelope, claim: Claim, profile: Profile, state: LedgerState, read: Reader
+) -> tuple[list[Form], list[DocumentReading], list[Reason]]:
+    forms: list[Form] = []
+    readings: list[DocumentReading] = []
+    reasons: list[Reason] = []
+    for attachment in documents(envelope):
+        try:
+            reading = read(
+                attachment.data, attachment.filename, profile=profile, certificates=state.certificates
+            )
+        except ReaderError as exc:
+            reasons.append(
+                Reason(ReasonCode.ATTACHMENT_UNREADABLE, detail=str(exc), attachment=attachment.filename)
+            )
+            continue
+        readings.append(reading)
+        for page in reading.pages:
+            if page.form is not None and page.form.kind == claim.kind:
+                form_reasons = check_form(
+                    page.form, claim, state, page=page.index + 1, attachment=attachment.filename
+                )
+                forms.append(page.form)
+                reasons.extend(form_reasons)
+    if not forms and not reasons:
+        expected = profile.form(claim.kind).name
+        reasons.append(
+            Reason(
+                ReasonCode.FORM_UNRECOGNIZED,
+                detail=f"附件中未找到《{expected}》",
+                expected=expected,
+            )
+        )
+    return forms, readings, reasons
+
+
+def process(
+    envelope: Envelope, profile: Profile, state: LedgerState, read: Reader = read_attachment
+) -> Processed:
+    if envelope.auto_generated:
+        return Processed(None, note=f"auto-generated: {envelope.auto_generated}")
+    if not subjects.is_submission_attempt(envelope, profile):
+        return Processed(None, note="not a submission attempt")
+
+    parsed = subjects.parse_subject(envelope.subject, profile, state.units)
+    reasons: list[Reason] = list(parsed.reasons)
+    claim = parsed.claim
+    unit = state.unit(claim.unit) if claim else None
+    if claim is not None:
+        closed = subjects.check_window(claim.kind, envelope.received_at, profile)
+        if closed is not None:
+            reasons.append(closed)
+        if not documents(envelope):
+            reasons.append(Reason(ReasonCode.ATTACHMENT_MISSING))
+        forms, readings, form_reasons = (
+            read_forms(envelope, claim, profile, state, read) if documents(envelope) else ([], [], [])
+        )
+        reasons.extend(form_reasons)
+        unverified = subjects.check_sender(envelope, unit)
+        if unverified is not None:
+            reasons.append(unverified)
+    else:
+        forms, readings = [], []
+        if not documents(envelope):
+            reasons.append(Reason(ReasonCode.ATTACHMENT_MISSING))
+    return Processed(
+        Decision.from_reasons(reasons),
+        claim=claim,
+        forms=tuple(forms),
+        readings=tuple(readings),
+        reply_to=subjects.reply_address(envelope, unit),
+    )

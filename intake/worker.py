@@ -1,0 +1,246 @@
+"""The worker: walks every message through fetch → store → decide → reply → file.
+
+Each step is recorded in the ledger before the next begins, so a restart
+resumes where the last run stopped: a mail stored is never fetched into a new
+row, a decision is written together with its reply in one transaction, and a
+reply marked sent is never sent again.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import structlog
+
+from config.profile import Profile
+from config.settings import Settings
+from intake import mailbox as imap
+from intake import originals, replies, sender
+from intake.logs import get_logger
+from intake.message import decode
+from intake.pipeline import Processed, process
+from ledger.decision import Decision, Outcome, Reason, ReasonCode
+from ledger.store import OutgoingReply, Store
+
+log = get_logger("intake.worker")
+
+MAX_ATTEMPTS = 3  # a message that crashes processing this often goes to staff
+
+
+@dataclass
+class RunSummary:
+    fetched: int = 0
+    decided: Counter = field(default_factory=Counter)
+    sent: int = 0
+    send_failed: int = 0
+    filed: int = 0
+    errors: int = 0
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Worker:
+    def __init__(
+        self,
+        settings: Settings,
+        profile: Profile,
+        store: Store,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        process_fn: Callable[..., Processed] = process,
+    ):
+        self.settings = settings
+        self.profile = profile
+        self.store = store
+        self.clock = clock
+        self.process_fn = process_fn
+        self.data_dir = Path(settings.data_dir)
+
+    # -- folders -----------------------------------------------------------------
+    def poll_folders(self) -> list[str]:
+        return list(dict.fromkeys([self.settings.imap_folder, *self.profile.poll_folders]))
+
+    def target_folder(self, outcome: str) -> str:
+        folders = self.profile.folders
+        return {
+            Outcome.ACCEPTED: folders.accepted,
+            Outcome.REJECTED: folders.rejected,
+            Outcome.REVIEW: folders.review,
+        }.get(outcome, folders.ignored)
+
+    # -- stages ------------------------------------------------------------------
+    def fetch_new(self, box: imap.Mailbox, summary: RunSummary) -> None:
+        for folder in box.existing(self.poll_folders()):
+            uidvalidity, uids = box.uids(folder)
+            known = self.store.known_uids(folder, uidvalidity)
+            new = [u for u in uids if u not in known]
+            for item in box.fetch(folder, uidvalidity, new):
+                sha, path = originals.keep(self.data_dir, item.raw)
+                envelope = decode(item.raw, item.internaldate)
+                record, created = self.store.record_message(
+                    mailbox=folder,
+                    uidvalidity=uidvalidity,
+                    uid=item.uid,
+                    message_id=envelope.message_id,
+                    sha256=sha,
+                    received_at=item.internaldate,
+                    sender=envelope.sender,
+                    subject=envelope.subject,
+                    original_path=str(path),
+                )
+                summary.fetched += int(created)
+                log.info(
+                    "message.stored" if created else "message.duplicate",
+                    message_id=envelope.message_id,
+                    folder=folder,
+                    uid=item.uid,
+                )
+
+    def decide_pending(self, summary: RunSummary) -> None:
+        for record in self.store.pending():
+            with structlog.contextvars.bound_contextvars(message_id=record.message_id, uid=record.uid):
+                try:
+                    self.decide_one(record, summary)
+                except Exception as exc:  # noqa: BLE001 — one bad mail must not stop the queue
+                    summary.errors += 1
+                    attempts = self.store.record_failure(record.id, repr(exc))
+                    log.exception("message.failed", attempts=attempts)
+                    if attempts >= MAX_ATTEMPTS:
+                        self.quarantine(record, exc, summary)
+
+    def decide_one(self, record, summary: RunSummary) -> None:
+        raw = originals.load(record.original_path)
+        envelope = decode(raw, record.received_at)
+        state = self.store.snapshot()
+        result = self.process_fn(envelope, self.profile, state)
+        if result.decision is None:
+            self.store.record_decision(record.id, claim=None, forms=[], decision=None, reply=None, note=result.note)
+            summary.decided["ignored"] += 1
+            log.info("message.ignored", note=result.note)
+            return
+        reply = self.prepare_reply(envelope, result)
+        self.store.record_decision(
+            record.id, claim=result.claim, forms=list(result.forms), decision=result.decision, reply=reply
+        )
+        summary.decided[str(result.decision.outcome)] += 1
+        log.info("message.decided", outcome=str(result.decision.outcome), reasons=result.decision.codes)
+
+    def prepare_reply(self, envelope, result: Processed) -> OutgoingReply:
+        reply_id = replies.new_reply_message_id(self.profile)
+        changes = [
+            (line.certificate, line.level, line.approved, line.requested)
+            for form in result.forms
+            if form.kind == "increase"
+            for line in form.lines
+        ]
+        to_addr = result.reply_to or envelope.sender
+        raw = replies.build_reply(
+            envelope=envelope,
+            decision=result.decision,
+            claim=result.claim,
+            forms=list(result.forms),
+            profile=self.profile,
+            from_addr=self.settings.from_address,
+            to_addr=to_addr,
+            reply_message_id=reply_id,
+            now=self.clock(),
+            quota_changes=changes if result.decision.outcome == Outcome.ACCEPTED else [],
+        )
+        return OutgoingReply(to_addr=to_addr, reply_message_id=reply_id, raw=raw)
+
+    def quarantine(self, record, exc: Exception, summary: RunSummary) -> None:
+        """After repeated crashes: hand the mail to staff (review) with one reply."""
+        raw = originals.load(record.original_path)
+        envelope = decode(raw, record.received_at)
+        decision = Decision(
+            Outcome.REVIEW,
+            (Reason(ReasonCode.ATTACHMENT_UNREADABLE, detail="系统自动处理该邮件时多次出错，已转工作人员人工审核"),),
+        )
+        result = Processed(decision, reply_to=envelope.sender)
+        reply = self.prepare_reply(envelope, result) if envelope.sender and not envelope.auto_generated else None
+        self.store.record_decision(
+            record.id, claim=None, forms=[], decision=decision, reply=reply, note=f"quarantined: {exc!r}"
+        )
+        summary.decided["quarantined"] += 1
+        log.error("message.quarantined")
+
+    def send_queued(self, summary: RunSummary) -> None:
+        config = sender.config_from_settings(self.settings)
+        for reply in self.store.queued_replies(self.clock()):
+            with structlog.contextvars.bound_contextvars(reply_message_id=reply.reply_message_id):
+                try:
+                    sender.send(config, reply.to_addr, reply.raw)
+                except sender.SendError as exc:
+                    summary.send_failed += 1
+                    delay = sender.retry_delay(reply.attempts + 1, self.settings.smtp_retry_base)
+                    # A permanent refusal (5xx) is not retried: staff see it as unsent.
+                    retry_at = None if exc.permanent else self.clock() + delay
+                    self.store.mark_reply_failed(reply.id, str(exc), retry_at)
+                    log.warning("reply.failed", error=str(exc), permanent=exc.permanent)
+                    if not exc.permanent:
+                        break  # the server is unhappy: try the rest later, in order
+                    continue
+                self.store.mark_reply_sent(reply.id, self.clock())
+                summary.sent += 1
+                log.info("reply.sent", to=reply.to_addr)
+
+    def file_done(self, box: imap.Mailbox, summary: RunSummary) -> None:
+        for record, outcome in self.store.unfiled():
+            target = self.target_folder(outcome)
+            try:
+                uidvalidity = box.select(record.mailbox)
+            except Exception:  # noqa: BLE001 — folder gone: nothing left to file
+                self.store.mark_filed(record.id, "")
+                continue
+            uid = record.uid
+            if uidvalidity != record.uidvalidity:
+                found = box.client.search(["HEADER", "Message-ID", record.message_id])
+                if not found:
+                    self.store.mark_filed(record.id, "")
+                    continue
+                uid = found[0]
+            box.file(record.mailbox, uid, target)
+            self.store.mark_filed(record.id, target)
+            summary.filed += 1
+
+    # -- loops -------------------------------------------------------------------
+    def run_once(self) -> RunSummary:
+        summary = RunSummary()
+        with imap.Mailbox(imap.config_from_settings(self.settings)) as box:
+            self.fetch_new(box, summary)
+            self.decide_pending(summary)
+            self.send_queued(summary)
+            self.file_done(box, summary)
+        return summary
+
+    def run_forever(self, stop: threading.Event) -> None:
+        """Poll (or IDLE) until ``stop`` is set; reconnect with backoff and jitter."""
+        failures = 0
+        while not stop.is_set():
+            try:
+                with imap.Mailbox(imap.config_from_settings(self.settings)) as box:
+                    failures = 0
+                    while not stop.is_set():
+                        summary = RunSummary()
+                        self.fetch_new(box, summary)
+                        self.decide_pending(summary)
+                        self.send_queued(summary)
+                        self.file_done(box, summary)
+                        if summary.fetched or summary.sent:
+                            log.info("worker.cycle", fetched=summary.fetched, sent=summary.sent)
+                        idle_for = min(self.settings.poll_interval, 300)
+                        if not box.wait_for_mail(self.settings.imap_folder, idle_for):
+                            stop.wait(self.settings.poll_interval)
+            except (imap.MailboxError, OSError, imap.IMAPClientError) as exc:
+                failures += 1
+                delay = min(300.0, 2.0**failures) * random.uniform(0.5, 1.5)
+                log.warning("worker.reconnect", error=str(exc), retry_in=round(delay, 1))
+                stop.wait(delay)

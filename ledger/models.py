@@ -1,0 +1,204 @@
+"""The ledger's tables (SQLAlchemy 2 typed mappings).
+
+The schema itself is created by the Alembic migrations in ``ledger/migrations``;
+``tests/test_ledger_db.py`` checks that models and migrations agree.
+Names are canonical names (units list, catalogue) so every export row reads as is.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(sa.TypeDecorator):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite (no zones) as on PostgreSQL."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: the ledger stores aware datetimes only")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: sa.JSON(), list[Any]: sa.JSON()}
+
+
+class Unit(Base):
+    __tablename__ = "units"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    type: Mapped[str] = mapped_column(sa.String(20), default="")
+    city: Mapped[str] = mapped_column(sa.String(50), default="")
+    aliases: Mapped[list[Any]] = mapped_column(default=list)
+    contacts: Mapped[list[Any]] = mapped_column(default=list)  # lower-cased addresses
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Certificate(Base):
+    __tablename__ = "certificates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    organization: Mapped[str] = mapped_column(sa.String(300), default="")
+    batch: Mapped[str] = mapped_column(sa.String(20), default="")
+    levels: Mapped[list[Any]] = mapped_column(default=list)  # subset of 初级/中级/高级
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Quota(Base):
+    __tablename__ = "quotas"
+    __table_args__ = (sa.UniqueConstraint("year", "unit_id", "certificate_id", "level", name="uq_quotas_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int]
+    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("units.id"))
+    certificate_id: Mapped[int] = mapped_column(sa.ForeignKey("certificates.id"))
+    level: Mapped[str] = mapped_column(sa.String(10))
+    approved: Mapped[int]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class QuotaChange(Base):
+    """Every change of an approved number: by import, by an accepted increase, by staff."""
+
+    __tablename__ = "quota_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    quota_id: Mapped[int] = mapped_column(sa.ForeignKey("quotas.id"), index=True)
+    old_approved: Mapped[int | None]
+    new_approved: Mapped[int]
+    cause: Mapped[str] = mapped_column(sa.String(20))  # import | increase | staff
+    actor: Mapped[str] = mapped_column(sa.String(100))
+    submission_id: Mapped[int | None] = mapped_column(sa.ForeignKey("submissions.id"))
+    source: Mapped[str] = mapped_column(sa.String(500), default="")  # import file, when imported
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    __table_args__ = (sa.UniqueConstraint("mailbox", "uidvalidity", "uid", name="uq_messages_location"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mailbox: Mapped[str] = mapped_column(sa.String(200))
+    uidvalidity: Mapped[int] = mapped_column(sa.BigInteger)
+    uid: Mapped[int] = mapped_column(sa.BigInteger)
+    message_id: Mapped[str] = mapped_column(sa.String(998), index=True)
+    sha256: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    received_at: Mapped[datetime]  # IMAP INTERNALDATE
+    sender: Mapped[str] = mapped_column(sa.String(320))
+    subject: Mapped[str] = mapped_column(sa.Text)
+    original_path: Mapped[str] = mapped_column(sa.String(1000))
+    state: Mapped[str] = mapped_column(sa.String(20), index=True)  # stored|decided|replied|filed
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str] = mapped_column(sa.Text, default="")
+    outcome: Mapped[str | None] = mapped_column(sa.String(20))  # accepted|rejected|review, None: ignored
+    reasons: Mapped[list[Any]] = mapped_column(default=list)
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+    filed_folder: Mapped[str] = mapped_column(sa.String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MessageLocation(Base):
+    """Every (mailbox, UIDVALIDITY, UID) a stored message was seen at, so none is fetched twice."""
+
+    __tablename__ = "message_locations"
+    __table_args__ = (sa.UniqueConstraint("mailbox", "uidvalidity", "uid", name="uq_message_locations"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_pk: Mapped[int] = mapped_column(sa.ForeignKey("messages.id"), index=True)
+    mailbox: Mapped[str] = mapped_column(sa.String(200))
+    uidvalidity: Mapped[int] = mapped_column(sa.BigInteger)
+    uid: Mapped[int] = mapped_column(sa.BigInteger)
+    seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Submission(Base):
+    """One form (or one formless attempt) of one message, with the message's decision."""
+
+    __tablename__ = "submissions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_pk: Mapped[int] = mapped_column(sa.ForeignKey("messages.id"), index=True)
+    unit: Mapped[str] = mapped_column(sa.String(200), index=True)  # canonical name (Claim.unit)
+    year: Mapped[int]
+    kind: Mapped[str] = mapped_column(sa.String(20))  # summary | increase
+    claimed_kind: Mapped[str] = mapped_column(sa.String(20))  # what the subject said
+    decision: Mapped[str] = mapped_column(sa.String(20))
+    reasons: Mapped[list[Any]] = mapped_column(default=list)
+    stamp: Mapped[bool] = mapped_column(default=False)
+    total: Mapped[int | None]
+    form_unit: Mapped[str] = mapped_column(sa.String(200), default="")  # as read on the form
+    received_at: Mapped[datetime]
+    window_start: Mapped[date | None]
+    window_end: Mapped[date | None]
+    superseded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("submissions.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SubmissionLine(Base):
+    __tablename__ = "submission_lines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(sa.ForeignKey("submissions.id"), index=True)
+    position: Mapped[int]  # order on the form
+    row: Mapped[int]  # the form's 序号
+    certificate: Mapped[str] = mapped_column(sa.String(300))
+    level: Mapped[str] = mapped_column(sa.String(20))
+    count: Mapped[int | None]  # summary
+    approved: Mapped[int | None]  # increase: 原批准人数
+    requested: Mapped[int | None]  # increase: 调增后人数
+    confident: Mapped[bool] = mapped_column(default=True)
+
+
+class Reply(Base):
+    """The outbox: a reply's complete bytes are fixed before it is first sent."""
+
+    __tablename__ = "replies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_pk: Mapped[int] = mapped_column(sa.ForeignKey("messages.id"), index=True)
+    to_addr: Mapped[str] = mapped_column(sa.String(320))
+    reply_message_id: Mapped[str] = mapped_column(sa.String(998), unique=True)
+    raw: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    status: Mapped[str] = mapped_column(sa.String(20), index=True)  # queued | sent
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_error: Mapped[str] = mapped_column(sa.Text, default="")
+    sent_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Event(Base):
+    """Append-only audit trail (UPDATE and DELETE are refused by a trigger)."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(sa.String(100))  # worker | import | staff:<name>
+    action: Mapped[str] = mapped_column(sa.String(100))
+    subject: Mapped[str] = mapped_column(sa.String(500))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)

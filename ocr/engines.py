@@ -1,0 +1,300 @@
+"""OCR engines behind one small interface (as OCRmyPDF does with its plugins).
+
+The pipeline hands an engine *line images* (one text line each, cut from table cells)
+and *regions* (the text around the table). Two implementations:
+
+- ``TesseractEngine``: pytesseract, ``chi_sim`` for names, a digit whitelist for numbers.
+  All line images of a kind go into ONE montage and ONE Tesseract process per page,
+  so process start-up does not dominate.
+- ``RapidEngine``: RapidOCR (PP-OCR detection + recognition, ONNX models shipped inside
+  the ``rapidocr`` wheel, onnxruntime on the CPU). It reads cell lines through a red or
+  gray seal far better than Tesseract; it never downloads a model (checked at load).
+
+Every call has a time limit; failures become ``ocr.errors`` types.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from abc import ABC, abstractmethod
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import cv2
+import numpy as np
+
+from ocr.errors import EngineFailed, EngineTimeout, EngineUnavailable, ImageTooLarge
+from ocr.model import BBox
+
+# Tesseract likes a cap height of roughly 30–40 px; cell lines are scaled to this.
+LINE_HEIGHT = 48
+MONTAGE_GAP = 36
+MAX_MONTAGE_PIXELS = 60_000_000
+
+
+@dataclass(frozen=True)
+class LineImage:
+    """One line of text cut from a cell: grayscale uint8, dark ink on white."""
+
+    pixels: np.ndarray
+    digits: bool = False  # a number column: read digits only
+
+
+@dataclass(frozen=True)
+class LineText:
+    text: str
+    confidence: float  # 0.0 … 1.0
+
+
+@dataclass(frozen=True)
+class RegionLine:
+    text: str
+    confidence: float
+    bbox: BBox  # in the region image's pixels
+
+
+class Engine(ABC):
+    """What the pipeline needs from an OCR engine."""
+
+    name: str
+
+    @abstractmethod
+    def read_lines(self, lines: Sequence[LineImage]) -> list[LineText]:
+        """Read each line image; the result has one entry per input, in order."""
+
+    @abstractmethod
+    def read_region(self, image: np.ndarray) -> list[RegionLine]:
+        """Find and read the text lines of a free-text region (title, unit line, date)."""
+
+
+_CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
+
+
+def join_words(words: Sequence[str]) -> str:
+    """Join engine words: no space next to a CJK character, one space between Latin words."""
+    out = ""
+    for w in words:
+        if out and not (_CJK.search(out[-1]) or _CJK.search(w[0])):
+            out += " "
+        out += w
+    return out
+
+
+def normalise_digits(text: str) -> str:
+    """Full-width digits and stray spaces, as both engines may print them."""
+    return unicodedata.normalize("NFKC", text).replace(" ", "")
+
+
+# ----------------------------------------------------------------------------- Tesseract
+
+
+class TesseractEngine(Engine):
+    name = "tesseract"
+
+    def __init__(self, lang: str = "chi_sim", digits_lang: str = "eng", timeout: float = 30.0):
+        self.lang = lang
+        self.digits_lang = digits_lang
+        self.timeout = timeout
+
+    def read_lines(self, lines: Sequence[LineImage]) -> list[LineText]:
+        results: list[LineText | None] = [None] * len(lines)
+        for digits in (False, True):
+            idx = [i for i, ln in enumerate(lines) if ln.digits == digits]
+            if not idx:
+                continue
+            texts = self._read_montage([lines[i].pixels for i in idx], digits)
+            for i, t in zip(idx, texts):
+                results[i] = t
+        return [r if r is not None else LineText("", 0.0) for r in results]
+
+    def read_region(self, image: np.ndarray) -> list[RegionLine]:
+        data = self._data(image, self.lang, "--psm 4")
+        groups: dict[tuple[int, int, int], list[int]] = {}
+        for i, word in enumerate(data["text"]):
+            if word.strip() and float(data["conf"][i]) >= 0:
+                key = (data["block_num"][i], data["par_num"][i], data["line_num"][i])
+                groups.setdefault(key, []).append(i)
+        out = []
+        for ids in groups.values():
+            ids.sort(key=lambda i: data["left"][i])
+            x0 = min(data["left"][i] for i in ids)
+            y0 = min(data["top"][i] for i in ids)
+            x1 = max(data["left"][i] + data["width"][i] for i in ids)
+            y1 = max(data["top"][i] + data["height"][i] for i in ids)
+            conf = min(float(data["conf"][i]) for i in ids) / 100
+            out.append(RegionLine(join_words([data["text"][i].strip() for i in ids]), conf, (x0, y0, x1, y1)))
+        out.sort(key=lambda r: (r.bbox[1], r.bbox[0]))
+        return out
+
+    def orientation(self, image: np.ndarray) -> tuple[int, float] | None:
+        """Tesseract OSD: (degrees to rotate clockwise to read, confidence), None when unsure."""
+        import pytesseract
+
+        try:
+            osd = pytesseract.image_to_osd(image, config="--psm 0", timeout=self.timeout)
+        except pytesseract.TesseractError:
+            return None  # "Too few characters": OSD has nothing to say
+        except RuntimeError as exc:
+            raise EngineTimeout(f"tesseract OSD timed out after {self.timeout:.0f} s") from exc
+        rotate = re.search(r"Rotate:\s*(\d+)", osd)
+        conf = re.search(r"Orientation confidence:\s*([\d.]+)", osd)
+        if not rotate:
+            return None
+        return int(rotate.group(1)), float(conf.group(1)) if conf else 0.0
+
+    # -- internals
+
+    def _read_montage(self, crops: list[np.ndarray], digits: bool) -> list[LineText]:
+        """Stack the line images into one image, OCR it once, map words back by position."""
+        scaled = [_to_height(c, LINE_HEIGHT) for c in crops]
+        width = max(c.shape[1] for c in scaled) + 2 * MONTAGE_GAP
+        height = sum(c.shape[0] + MONTAGE_GAP for c in scaled) + MONTAGE_GAP
+        if width * height > MAX_MONTAGE_PIXELS:
+            raise ImageTooLarge(f"montage of {len(crops)} lines is {width}x{height} px")
+        montage = np.full((height, width), 255, np.uint8)
+        bands = []
+        y = MONTAGE_GAP
+        for c in scaled:
+            montage[y:y + c.shape[0], MONTAGE_GAP:MONTAGE_GAP + c.shape[1]] = c
+            bands.append((y - MONTAGE_GAP // 2, y + c.shape[0] + MONTAGE_GAP // 2))
+            y += c.shape[0] + MONTAGE_GAP
+        if digits:
+            config = "--psm 6 -c tessedit_char_whitelist=0123456789"
+            data = self._data(montage, self.digits_lang, config)
+        else:
+            data = self._data(montage, self.lang, "--psm 6")
+        words: list[list[tuple[int, str, float]]] = [[] for _ in bands]
+        for i, word in enumerate(data["text"]):
+            conf = float(data["conf"][i])
+            if not word.strip() or conf < 0:
+                continue
+            cy = data["top"][i] + data["height"][i] / 2
+            for b, (top, bottom) in enumerate(bands):
+                if top <= cy < bottom:
+                    words[b].append((data["left"][i], word.strip(), conf / 100))
+                    break
+        out = []
+        for ws in words:
+            if not ws:
+                out.append(LineText("", 0.0))
+                continue
+            ws.sort()
+            text = join_words([w for _, w, _ in ws])
+            out.append(LineText(normalise_digits(text) if digits else text, min(c for _, _, c in ws)))
+        return out
+
+    def _data(self, image: np.ndarray, lang: str, config: str) -> dict:
+        import pytesseract
+
+        try:
+            return pytesseract.image_to_data(
+                image, lang=lang, config=config, output_type=pytesseract.Output.DICT, timeout=self.timeout
+            )
+        except pytesseract.TesseractNotFoundError as exc:
+            raise EngineUnavailable("tesseract is not installed (apt-get install tesseract-ocr)") from exc
+        except pytesseract.TesseractError as exc:
+            if "Failed loading language" in str(exc.message):
+                raise EngineUnavailable(f"tesseract language data '{lang}' is missing") from exc
+            raise EngineFailed(f"tesseract failed: {exc.message.strip()[:300]}") from exc
+        except RuntimeError as exc:  # pytesseract signals its timeout this way
+            raise EngineTimeout(f"tesseract timed out after {self.timeout:.0f} s") from exc
+
+
+def _to_height(gray: np.ndarray, height: int) -> np.ndarray:
+    h, w = gray.shape[:2]
+    if h == 0 or w == 0:
+        return np.full((height, height), 255, np.uint8)
+    f = height / h
+    interp = cv2.INTER_AREA if f < 1 else cv2.INTER_CUBIC
+    return cv2.resize(gray, (max(1, round(w * f)), height), interpolation=interp)
+
+
+# ----------------------------------------------------------------------------- RapidOCR
+
+_rapid_lock = threading.Lock()
+_rapid_instance = None
+
+
+def _rapid():
+    """One RapidOCR per process: loading the models takes ~2 s, reading a page less."""
+    global _rapid_instance
+    with _rapid_lock:
+        if _rapid_instance is None:
+            try:
+                import rapidocr
+                from rapidocr import RapidOCR
+            except ImportError as exc:
+                raise EngineUnavailable("rapidocr is not installed (pip install rapidocr onnxruntime)") from exc
+            models = Path(rapidocr.__file__).parent / "models"
+            # Refuse to start if the wheel lacks its models: RapidOCR would download them.
+            if not any(models.glob("*det*.onnx")) or not any(models.glob("*rec*.onnx")):
+                raise EngineUnavailable(f"rapidocr models missing from {models}; refusing to download")
+            try:
+                _rapid_instance = RapidOCR(params={"Global.log_level": "error", "Global.text_score": 0.0})
+            except Exception as exc:  # onnxruntime missing or a broken model
+                raise EngineUnavailable(f"rapidocr could not start: {exc}") from exc
+        return _rapid_instance
+
+
+class RapidEngine(Engine):
+    name = "rapidocr"
+
+    def __init__(self, timeout: float = 30.0):
+        self.timeout = timeout
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rapidocr")
+
+    def read_lines(self, lines: Sequence[LineImage]) -> list[LineText]:
+        if not lines:
+            return []
+        from rapidocr.ch_ppocr_rec.typings import TextRecInput
+
+        engine = _rapid()
+        crops = [cv2.cvtColor(_to_height(ln.pixels, LINE_HEIGHT), cv2.COLOR_GRAY2BGR) for ln in lines]
+        res = self._bounded(lambda: engine.text_rec(TextRecInput(img=crops)))
+        out = []
+        for ln, text, score in zip(lines, res.txts, res.scores):
+            text = text.strip()
+            out.append(LineText(normalise_digits(text) if ln.digits else text, float(score) if text else 0.0))
+        return out
+
+    def read_region(self, image: np.ndarray) -> list[RegionLine]:
+        engine = _rapid()
+        bgr = image if image.ndim == 3 else cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+        res = self._bounded(lambda: engine(bgr))
+        if res.txts is None or res.boxes is None:
+            return []
+        out = []
+        for text, score, box in zip(res.txts, res.scores, res.boxes):
+            xs, ys = [p[0] for p in box], [p[1] for p in box]
+            out.append(RegionLine(text.strip(), float(score), (min(xs), min(ys), max(xs), max(ys))))
+        out.sort(key=lambda r: (r.bbox[1], r.bbox[0]))
+        return out
+
+    def _bounded(self, call):
+        """Run in-process inference with a time limit (onnxruntime cannot be killed, only left)."""
+        fut = self._pool.submit(call)
+        try:
+            return fut.result(timeout=self.timeout)
+        except FutureTimeout as exc:
+            raise EngineTimeout(f"rapidocr timed out after {self.timeout:.0f} s") from exc
+        except EngineUnavailable:
+            raise
+        except Exception as exc:
+            raise EngineFailed(f"rapidocr failed: {exc}") from exc
+
+
+def default_engines() -> tuple[Engine, ...]:
+    """RapidOCR first (the better reader), Tesseract as the cross-check; drop what is missing."""
+    engines: list[Engine] = []
+    try:
+        _rapid()
+        engines.append(RapidEngine())
+    except EngineUnavailable:
+        pass
+    engines.append(TesseractEngine())
+    return tuple(engines)

@@ -1,0 +1,162 @@
+"""Table grid from ruling lines: morphology, no model (the img2table way).
+
+Horizontal and vertical strokes are isolated with long thin kernels; broken lines are
+bridged by grouping collinear pieces; a separator missing between two neighbouring
+cells makes them one merged cell (the 合计 row, a name spanning two rows).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+BBox = tuple[int, int, int, int]
+
+
+@dataclass(frozen=True)
+class CellBox:
+    row: int
+    col: int
+    row_span: int
+    col_span: int
+    bbox: BBox  # inside the ruling lines, page pixels
+
+
+@dataclass(frozen=True)
+class TableLines:
+    ys: tuple[int, ...]  # horizontal rule positions, top to bottom
+    xs: tuple[int, ...]  # vertical rule positions, left to right
+    cells: tuple[CellBox, ...]
+    bbox: BBox
+    rules: np.ndarray  # uint8 mask of the ruling lines (255 = line), page-sized
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.ys) - 1
+
+    @property
+    def n_cols(self) -> int:
+        return len(self.xs) - 1
+
+
+def binarize(gray: np.ndarray) -> np.ndarray:
+    """Ink = 255. Adaptive, so shadows and uneven light in photos do not turn black."""
+    block = max(15, (min(gray.shape) // 60) | 1)
+    return cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, block, 15)
+
+
+def rule_masks(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Horizontal and vertical stroke masks; short gaps in a line are closed."""
+    h, w = ink.shape
+    k_h = max(25, w // 35)
+    k_v = max(25, h // 60)
+    horiz = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (k_h, 1)))
+    vert = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, k_v)))
+    # Bridge small breaks (worn toner, JPEG) and thicken by one pixel against slight skew.
+    horiz = cv2.morphologyEx(horiz, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k_h // 2, 3)))
+    vert = cv2.morphologyEx(vert, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (3, k_v // 2)))
+    return horiz, vert
+
+
+def find_table(gray: np.ndarray) -> TableLines | None:
+    """The largest ruled table on the page, or None."""
+    ink = binarize(gray)
+    horiz, vert = rule_masks(ink)
+    rules = cv2.bitwise_or(horiz, vert)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(
+        cv2.dilate(rules, np.ones((5, 5), np.uint8)), connectivity=8
+    )
+    if n <= 1:
+        return None
+    # The table is the ruled component with the largest bounding box.
+    best = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_WIDTH] * stats[1:, cv2.CC_STAT_HEIGHT]))
+    x, y, w, h = (int(v) for v in stats[best, :4])
+    page_h, page_w = gray.shape
+    if w < page_w * 0.25 or h < page_h * 0.04:
+        return None
+    box = (x, y, x + w, y + h)
+    ys = _positions(horiz, box, axis=0)
+    xs = _positions(vert, box, axis=1)
+    if len(ys) < 3 or len(xs) < 3:
+        return None
+    cells = _cells(ys, xs, horiz, vert)
+    return TableLines(tuple(ys), tuple(xs), tuple(cells), (xs[0], ys[0], xs[-1], ys[-1]), rules)
+
+
+def _positions(mask: np.ndarray, box: BBox, axis: int) -> list[int]:
+    """Rule positions: collinear pieces grouped; a rule must span half the table."""
+    x0, y0, x1, y1 = box
+    sub = mask[y0:y1, x0:x1]
+    n, _, stats, centroids = cv2.connectedComponentsWithStats(sub, connectivity=8)
+    span = (x1 - x0) if axis == 0 else (y1 - y0)
+    pieces = []  # (position, length)
+    for i in range(1, n):
+        length = stats[i, cv2.CC_STAT_WIDTH] if axis == 0 else stats[i, cv2.CC_STAT_HEIGHT]
+        thick = stats[i, cv2.CC_STAT_HEIGHT] if axis == 0 else stats[i, cv2.CC_STAT_WIDTH]
+        if length < span * 0.04 or thick > length:
+            continue
+        pos = centroids[i][1] if axis == 0 else centroids[i][0]
+        pieces.append((pos, length))
+    pieces.sort()
+    tol = max(6, span // 150)
+    groups: list[list[tuple[float, int]]] = []
+    for p in pieces:
+        if groups and p[0] - groups[-1][-1][0] <= tol:
+            groups[-1].append(p)
+        else:
+            groups.append([p])
+    out = []
+    for g in groups:
+        covered = sum(length for _, length in g)
+        if covered >= span * 0.45:
+            pos = sum(p * length for p, length in g) / covered
+            out.append(int(round(pos + (y0 if axis == 0 else x0))))
+    return out
+
+
+def _cells(ys: list[int], xs: list[int], horiz: np.ndarray, vert: np.ndarray) -> list[CellBox]:
+    """Base cells joined wherever the rule between them is missing."""
+    n_rows, n_cols = len(ys) - 1, len(xs) - 1
+    parent = list(range(n_rows * n_cols))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def union(a: int, b: int) -> None:
+        parent[find(a)] = find(b)
+
+    band = 4
+    for r in range(n_rows):
+        top, bottom = ys[r], ys[r + 1]
+        margin = (bottom - top) // 5
+        for c in range(1, n_cols):
+            x = xs[c]
+            strip = vert[top + margin:bottom - margin, max(0, x - band):x + band + 1]
+            if strip.size and (strip.max(axis=1) > 0).mean() < 0.5:
+                union(r * n_cols + c - 1, r * n_cols + c)
+    for c in range(n_cols):
+        left, right = xs[c], xs[c + 1]
+        margin = (right - left) // 5
+        for r in range(1, n_rows):
+            y = ys[r]
+            strip = horiz[max(0, y - band):y + band + 1, left + margin:right - margin]
+            if strip.size and (strip.max(axis=0) > 0).mean() < 0.5:
+                union((r - 1) * n_cols + c, r * n_cols + c)
+    groups: dict[int, list[tuple[int, int]]] = {}
+    for r in range(n_rows):
+        for c in range(n_cols):
+            groups.setdefault(find(r * n_cols + c), []).append((r, c))
+    cells = []
+    for members in groups.values():
+        r0 = min(r for r, _ in members)
+        r1 = max(r for r, _ in members)
+        c0 = min(c for _, c in members)
+        c1 = max(c for _, c in members)
+        cells.append(CellBox(r0, c0, r1 - r0 + 1, c1 - c0 + 1, (xs[c0], ys[r0], xs[c1 + 1], ys[r1 + 1])))
+    cells.sort(key=lambda cb: (cb.row, cb.col))
+    return cells
