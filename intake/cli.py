@@ -14,7 +14,7 @@ from config.settings import Settings, SettingsError, load_settings
 from intake.logs import configure, get_logger
 
 # Command groups contributed by other packages: module path -> register(cli)
-PLUGINS = ("ledger.cli", "parsers.cli")
+PLUGINS = ("ledger.cli", "parsers.cli", "ledger.web.cli")
 
 
 def settings_or_exit() -> Settings:
@@ -50,7 +50,7 @@ def run(once: bool) -> None:
     profile = profile_or_exit(settings)
     engine = db.connect(settings.database_url)
     db.migrate(engine)
-    worker = Worker(settings, profile, Store(engine))
+    worker = Worker(settings, profile, Store(engine, profile))
     log = get_logger("intake.cli")
     if once:
         summary = worker.run_once()

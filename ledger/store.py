@@ -1,0 +1,437 @@
+"""The worker's only door to the ledger: messages, decisions, the outbox, the audit trail.
+
+Every method is one short transaction. The states of a message
+(``stored → decided → replied → filed``) are written here, so a restarted worker
+resumes exactly where the last one stopped; ``record_decision`` writes the decision,
+its quota changes and its reply in one transaction, so a reply exists if and only if
+a decision does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from config.profile import Profile
+from ledger.decision import Claim, Decision, Outcome, Reason, ReasonCode
+from ledger.models import (
+    Certificate,
+    Event,
+    Message,
+    MessageLocation,
+    Quota,
+    QuotaChange,
+    Reply,
+    Submission,
+    SubmissionLine,
+    Unit,
+    utcnow,
+)
+from ledger.state import CertificateRef, LedgerState, UnitRef
+from parsers.model import Form, IncreaseForm, SummaryForm
+
+# Message states, in order.
+STORED, DECIDED, REPLIED, FILED = "stored", "decided", "replied", "filed"
+QUEUED, SENT = "queued", "sent"
+WORKER = "worker"
+
+
+class StoreError(Exception):
+    """The ledger refused an operation; the message says which record and why."""
+
+
+class StaleDecision(StoreError):
+    """An accepted increase quotes a number that changed since the snapshot it was decided on.
+
+    Nothing was written. Take a new ``snapshot()``, decide again (the increase will now
+    be checked against the new number) and call ``record_decision`` again.
+    """
+
+
+@dataclass(frozen=True)
+class MessageRecord:
+    id: int
+    mailbox: str
+    uidvalidity: int
+    uid: int
+    message_id: str
+    sha256: str
+    received_at: datetime
+    sender: str
+    subject: str
+    original_path: str
+    state: str
+    attempts: int
+
+
+@dataclass(frozen=True)
+class ReplyRecord:
+    id: int
+    message_pk: int
+    to_addr: str
+    reply_message_id: str
+    raw: bytes
+    status: str
+    attempts: int
+
+
+@dataclass(frozen=True)
+class OutgoingReply:
+    """A reply built before the decision's transaction, so a retry sends the very same bytes."""
+
+    to_addr: str
+    reply_message_id: str
+    raw: bytes  # the complete RFC 822 message
+
+
+@dataclass(frozen=True)
+class SubmissionRecord:
+    id: int
+    message_pk: int
+    message_id: str
+    unit: str
+    year: int
+    kind: str
+    decision: str
+    received_at: datetime
+    total: int | None
+
+
+def reason_to_json(reason: Reason) -> dict[str, Any]:
+    data = asdict(reason)
+    data["code"] = str(reason.code)
+    return data
+
+
+def reason_from_json(data: dict[str, Any]) -> Reason:
+    return Reason(**{**data, "code": ReasonCode(data["code"])})
+
+
+def _message_record(row: Message) -> MessageRecord:
+    return MessageRecord(
+        id=row.id, mailbox=row.mailbox, uidvalidity=row.uidvalidity, uid=row.uid,
+        message_id=row.message_id, sha256=row.sha256, received_at=row.received_at, sender=row.sender,
+        subject=row.subject, original_path=row.original_path, state=row.state, attempts=row.attempts,
+    )
+
+
+def _reply_record(row: Reply) -> ReplyRecord:
+    return ReplyRecord(
+        id=row.id, message_pk=row.message_pk, to_addr=row.to_addr, reply_message_id=row.reply_message_id,
+        raw=row.raw, status=row.status, attempts=row.attempts,
+    )
+
+
+def _event(session: Session, actor: str, action: str, subject: str, detail: dict[str, Any]) -> None:
+    session.add(Event(actor=actor, action=action, subject=subject, detail=detail, at=utcnow()))
+
+
+class Store:
+    def __init__(self, engine: sa.Engine, profile: Profile | None = None):
+        """``profile`` tells which application window a summary belongs to (for superseding);
+        without it, all summaries of a unit and year share one window."""
+        self.engine = engine
+        self.profile = profile
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Session]:
+        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    def _message(self, session: Session, message_pk: int, *, lock: bool = False) -> Message:
+        query = sa.select(Message).where(Message.id == message_pk)
+        row = session.execute(query.with_for_update() if lock else query).scalar_one_or_none()
+        if row is None:
+            raise StoreError(f"no message with id {message_pk} in the ledger")
+        return row
+
+    # --- messages -------------------------------------------------------------------
+
+    def known_uids(self, mailbox: str, uidvalidity: int) -> set[int]:
+        with self._transaction() as s:
+            return set(s.execute(sa.select(MessageLocation.uid).where(
+                MessageLocation.mailbox == mailbox, MessageLocation.uidvalidity == uidvalidity)).scalars())
+
+    def record_message(self, *, mailbox: str, uidvalidity: int, uid: int, message_id: str, sha256: str,
+                       received_at: datetime, sender: str, subject: str,
+                       original_path: str) -> tuple[MessageRecord, bool]:
+        """Record a fetched message (state ``stored``); a known one returns ``(existing, False)``.
+
+        Known means: the same location, the same bytes (sha256) or the same Message-ID.
+        A known message seen at a new location remembers that location too.
+        """
+        for attempt in range(3):
+            try:
+                with self._transaction() as s:
+                    return self._record_message(s, mailbox, uidvalidity, uid, message_id, sha256,
+                                                received_at, sender, subject, original_path)
+            except sa.exc.IntegrityError:
+                # Another fetcher stored the same message at the same moment: look again.
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _record_message(self, s: Session, mailbox, uidvalidity, uid, message_id, sha256, received_at,
+                        sender, subject, original_path) -> tuple[MessageRecord, bool]:
+        located = s.execute(sa.select(Message).join(MessageLocation).where(
+            MessageLocation.mailbox == mailbox, MessageLocation.uidvalidity == uidvalidity,
+            MessageLocation.uid == uid)).scalar_one_or_none()
+        if located is not None:
+            return _message_record(located), False
+        same = s.execute(sa.select(Message).where(Message.sha256 == sha256)).scalar_one_or_none()
+        if same is None and message_id:
+            same = s.execute(sa.select(Message).where(Message.message_id == message_id)
+                             .order_by(Message.id).limit(1)).scalar_one_or_none()
+        if same is not None:
+            s.add(MessageLocation(message_pk=same.id, mailbox=mailbox, uidvalidity=uidvalidity, uid=uid,
+                                  seen_at=utcnow()))
+            _event(s, WORKER, "message.duplicate", f"message:{same.id}",
+                   {"mailbox": mailbox, "uidvalidity": uidvalidity, "uid": uid, "message_id": message_id,
+                    "sha256": sha256, "same_bytes": same.sha256 == sha256})
+            return _message_record(same), False
+        now = utcnow()
+        row = Message(mailbox=mailbox, uidvalidity=uidvalidity, uid=uid, message_id=message_id, sha256=sha256,
+                      received_at=received_at, sender=sender, subject=subject, original_path=original_path,
+                      state=STORED, attempts=0, last_error="", reasons=[], note="", filed_folder="",
+                      created_at=now, updated_at=now)
+        s.add(row)
+        s.flush()
+        s.add(MessageLocation(message_pk=row.id, mailbox=mailbox, uidvalidity=uidvalidity, uid=uid, seen_at=now))
+        _event(s, WORKER, "message.stored", f"message:{row.id}",
+               {"mailbox": mailbox, "uidvalidity": uidvalidity, "uid": uid, "message_id": message_id,
+                "sha256": sha256, "sender": sender, "subject": subject})
+        return _message_record(row), True
+
+    def message(self, message_pk: int) -> MessageRecord:
+        with self._transaction() as s:
+            return _message_record(self._message(s, message_pk))
+
+    def pending(self, limit: int = 100) -> list[MessageRecord]:
+        with self._transaction() as s:
+            rows = s.execute(sa.select(Message).where(Message.state == STORED)
+                             .order_by(Message.received_at, Message.id).limit(limit)).scalars()
+            return [_message_record(r) for r in rows]
+
+    def record_failure(self, message_pk: int, error: str) -> int:
+        """Count a failed processing attempt; the message stays ``stored`` for a retry."""
+        with self._transaction() as s:
+            row = self._message(s, message_pk, lock=True)
+            row.attempts += 1
+            row.last_error = error
+            row.updated_at = utcnow()
+            _event(s, WORKER, "message.failed", f"message:{message_pk}",
+                   {"attempts": row.attempts, "error": error})
+            return row.attempts
+
+    # --- decisions --------------------------------------------------------------------
+
+    def record_decision(self, message_pk: int, *, claim: Claim | None, forms: Sequence[Form],
+                        decision: Decision | None, reply: OutgoingReply | None, note: str = "") -> None:
+        """Write a message's decision, submissions, quota changes, events and reply at once.
+
+        ``decision=None`` records an ignored mail (no submission, no reply). A second
+        call for a message that is already decided changes nothing. Raises
+        ``StaleDecision`` (writing nothing) when an accepted increase quotes a number
+        another decision has changed in the meantime.
+        """
+        with self._transaction() as s:
+            message = self._message(s, message_pk, lock=True)
+            if message.state != STORED:
+                return
+            now = utcnow()
+            message.state, message.note, message.updated_at = DECIDED, note, now
+            if decision is None:
+                message.outcome = None
+                _event(s, WORKER, "message.ignored", f"message:{message_pk}", {"note": note})
+                return
+            message.outcome = str(decision.outcome)
+            message.reasons = [reason_to_json(r) for r in decision.reasons]
+            submissions = []
+            if claim is not None:
+                submissions = self._add_submissions(s, message, claim, forms, decision)
+            _event(s, WORKER, "decision.recorded", f"message:{message_pk}", {
+                "outcome": str(decision.outcome), "reasons": decision.codes, "note": note,
+                "unit": claim.unit if claim else None, "kind": claim.kind if claim else None,
+                "submissions": [sub.id for sub, _ in submissions]})
+            if decision.outcome == Outcome.ACCEPTED and claim is not None:
+                for submission, form in submissions:
+                    if isinstance(form, IncreaseForm):
+                        self._apply_increase(s, claim, submission, form, now)
+            if reply is not None:
+                s.add(Reply(message_pk=message_pk, to_addr=reply.to_addr, reply_message_id=reply.reply_message_id,
+                            raw=reply.raw, status=QUEUED, attempts=0, next_attempt_at=now, last_error="",
+                            created_at=now))
+                _event(s, WORKER, "reply.queued", f"message:{message_pk}",
+                       {"to": reply.to_addr, "reply_message_id": reply.reply_message_id})
+
+    def _add_submissions(self, s: Session, message: Message, claim: Claim, forms: Sequence[Form],
+                         decision: Decision) -> list[tuple[Submission, Form | None]]:
+        window = self.profile.window_for(claim.kind, message.received_at) if self.profile else None
+        # Locking the unit serialises decisions of one unit, so two summaries decided at
+        # once cannot both stay current.
+        unit_known = s.execute(sa.select(Unit.id).where(Unit.name == claim.unit).with_for_update()).first()
+        if unit_known is None:
+            raise StoreError(f"unit {claim.unit!r} of message {message.id} is not in the units list")
+        added = []
+        for form in list(forms) or [None]:
+            submission = Submission(
+                message_pk=message.id, unit=claim.unit, year=claim.year,
+                kind=form.kind if form is not None else claim.kind, claimed_kind=claim.kind,
+                decision=str(decision.outcome), reasons=[reason_to_json(r) for r in decision.reasons],
+                stamp=bool(form and form.stamp), total=form.total if isinstance(form, SummaryForm) else None,
+                form_unit=form.unit if form is not None else "", received_at=message.received_at,
+                window_start=window.start if window else None, window_end=window.end if window else None,
+                created_at=utcnow(),
+            )
+            s.add(submission)
+            s.flush()
+            for position, line in enumerate(form.lines if form is not None else ()):
+                s.add(SubmissionLine(
+                    submission_id=submission.id, position=position, row=line.row, certificate=line.certificate,
+                    level=line.level, count=getattr(line, "count", None), approved=getattr(line, "approved", None),
+                    requested=getattr(line, "requested", None), confident=line.confident))
+            if submission.kind == "summary" and decision.outcome != Outcome.REJECTED:
+                self._supersede(s, submission)
+            added.append((submission, form))
+        return added
+
+    def _active_summaries(self, s: Session, unit: str, year: int, window_start, exclude: int | None = None):
+        query = sa.select(Submission).where(
+            Submission.unit == unit, Submission.year == year, Submission.kind == "summary",
+            Submission.decision != str(Outcome.REJECTED), Submission.superseded_by_id.is_(None),
+            Submission.window_start.is_not_distinct_from(window_start))
+        if exclude is not None:
+            query = query.where(Submission.id != exclude)
+        return s.execute(query.order_by(Submission.received_at, Submission.id).with_for_update()).scalars().all()
+
+    def _supersede(self, s: Session, new: Submission) -> None:
+        """The newest summary (by arrival) of a unit in a window is the one that counts."""
+        others = self._active_summaries(s, new.unit, new.year, new.window_start, exclude=new.id)
+        newer = [o for o in others if (o.received_at, o.message_pk) > (new.received_at, new.message_pk)]
+        if newer:
+            new.superseded_by_id = newer[-1].id
+            _event(s, WORKER, "submission.superseded", f"submission:{new.id}",
+                   {"by": newer[-1].id, "why": "arrived earlier than a summary already recorded"})
+        for older in others:
+            if older not in newer and older.message_pk != new.message_pk:
+                older.superseded_by_id = newer[-1].id if newer else new.id
+                _event(s, WORKER, "submission.superseded", f"submission:{older.id}",
+                       {"by": older.superseded_by_id, "unit": new.unit, "year": new.year})
+
+    def current_summary(self, unit: str, year: int, received_at: datetime) -> SubmissionRecord | None:
+        """The summary a new one from ``unit`` arriving at ``received_at`` would supersede (for the reply)."""
+        window = self.profile.window_for("summary", received_at) if self.profile else None
+        with self._transaction() as s:
+            rows = [r for r in self._active_summaries(s, unit, year, window.start if window else None)
+                    if r.received_at <= received_at]
+            if not rows:
+                return None
+            row = rows[-1]
+            message_id = s.execute(sa.select(Message.message_id).where(Message.id == row.message_pk)).scalar_one()
+            return SubmissionRecord(id=row.id, message_pk=row.message_pk, message_id=message_id, unit=row.unit,
+                                    year=row.year, kind=row.kind, decision=row.decision,
+                                    received_at=row.received_at, total=row.total)
+
+    def _apply_increase(self, s: Session, claim: Claim, submission: Submission, form: IncreaseForm,
+                        now: datetime) -> None:
+        # Lock in a fixed order so two workers never wait on each other in a cycle.
+        for line in sorted(form.lines, key=lambda l: (l.certificate, l.level)):
+            quota = s.execute(
+                sa.select(Quota).join(Unit, Quota.unit_id == Unit.id)
+                .join(Certificate, Quota.certificate_id == Certificate.id)
+                .where(Quota.year == claim.year, Unit.name == claim.unit, Certificate.name == line.certificate,
+                       Quota.level == line.level)
+                .with_for_update(of=Quota)).scalar_one_or_none()
+            if quota is None or quota.approved != line.approved or line.requested is None:
+                raise StaleDecision(
+                    f"message {submission.message_pk}: quota {claim.year}/{claim.unit}/{line.certificate}/"
+                    f"{line.level} is {quota.approved if quota else 'not approved'}, the accepted form quotes "
+                    f"{line.approved}; decide again on a new snapshot")
+            old = quota.approved
+            quota.approved, quota.updated_at = line.requested, now
+            s.add(QuotaChange(quota_id=quota.id, old_approved=old, new_approved=line.requested, cause="increase",
+                              actor=WORKER, submission_id=submission.id, source="", at=now))
+            _event(s, WORKER, "quota.increased", f"quota:{claim.year}/{claim.unit}/{line.certificate}/{line.level}",
+                   {"old": old, "new": line.requested, "submission": submission.id,
+                    "message": submission.message_pk, "row": line.row})
+
+    # --- outbox ---------------------------------------------------------------------
+
+    def queued_replies(self, now: datetime) -> list[ReplyRecord]:
+        with self._transaction() as s:
+            rows = s.execute(sa.select(Reply).where(Reply.status == QUEUED, Reply.next_attempt_at <= now)
+                             .order_by(Reply.next_attempt_at, Reply.id)).scalars()
+            return [_reply_record(r) for r in rows]
+
+    def _reply(self, s: Session, reply_pk: int) -> Reply:
+        row = s.execute(sa.select(Reply).where(Reply.id == reply_pk).with_for_update()).scalar_one_or_none()
+        if row is None:
+            raise StoreError(f"no reply with id {reply_pk} in the outbox")
+        return row
+
+    def mark_reply_sent(self, reply_pk: int, at: datetime) -> None:
+        with self._transaction() as s:
+            reply = self._reply(s, reply_pk)
+            if reply.status == SENT:
+                return
+            reply.status, reply.sent_at, reply.attempts = SENT, at, reply.attempts + 1
+            message = self._message(s, reply.message_pk, lock=True)
+            if message.state == DECIDED:
+                message.state, message.updated_at = REPLIED, utcnow()
+            _event(s, WORKER, "reply.sent", f"message:{reply.message_pk}",
+                   {"reply": reply_pk, "reply_message_id": reply.reply_message_id, "to": reply.to_addr})
+
+    def mark_reply_failed(self, reply_pk: int, error: str, retry_at: datetime) -> None:
+        with self._transaction() as s:
+            reply = self._reply(s, reply_pk)
+            reply.attempts += 1
+            reply.last_error, reply.next_attempt_at = error, retry_at
+            _event(s, WORKER, "reply.failed", f"message:{reply.message_pk}",
+                   {"reply": reply_pk, "attempts": reply.attempts, "error": error,
+                    "retry_at": retry_at.isoformat()})
+
+    # --- filing ---------------------------------------------------------------------
+
+    def unfiled(self) -> list[tuple[MessageRecord, str]]:
+        """Messages whose handling is complete but which are not yet moved on the server."""
+        with self._transaction() as s:
+            has_reply = sa.exists().where(Reply.message_pk == Message.id)
+            rows = s.execute(sa.select(Message).where(sa.or_(
+                Message.state == REPLIED, sa.and_(Message.state == DECIDED, ~has_reply)))
+                .order_by(Message.id)).scalars()
+            return [(_message_record(r), r.outcome or "ignored") for r in rows]
+
+    def mark_filed(self, message_pk: int, folder: str) -> None:
+        with self._transaction() as s:
+            message = self._message(s, message_pk, lock=True)
+            message.state, message.filed_folder, message.updated_at = FILED, folder, utcnow()
+            _event(s, WORKER, "message.filed", f"message:{message_pk}", {"folder": folder})
+
+    # --- reference data and audit ---------------------------------------------------
+
+    def snapshot(self) -> LedgerState:
+        with self._transaction() as s:
+            units = tuple(
+                UnitRef(name=u.name, type=u.type, city=u.city, aliases=tuple(u.aliases),
+                        contacts=tuple(u.contacts))
+                for u in s.execute(sa.select(Unit).order_by(Unit.name)).scalars())
+            certificates = tuple(
+                CertificateRef(name=c.name, organization=c.organization, levels=frozenset(c.levels), batch=c.batch)
+                for c in s.execute(sa.select(Certificate).order_by(Certificate.name)).scalars())
+            quotas = {
+                (year, unit, cert, level): approved
+                for year, unit, cert, level, approved in s.execute(
+                    sa.select(Quota.year, Unit.name, Certificate.name, Quota.level, Quota.approved)
+                    .join(Unit, Quota.unit_id == Unit.id).join(Certificate, Quota.certificate_id == Certificate.id))
+            }
+            return LedgerState(units=units, certificates=certificates, quotas=quotas)
+
+    def log_event(self, actor: str, action: str, subject: str, detail: dict) -> None:
+        with self._transaction() as s:
+            _event(s, actor, action, subject, detail)

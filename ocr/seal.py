@@ -1,0 +1,176 @@
+"""Official seals (校章): find them, and take them off the page before OCR.
+
+In colour a seal is red ink: found by hue, removed by colour separation (the red
+channel shows red ink as paper and black ink as ink). In a gray or black-and-white
+scan it is a round mark: found by shape (a circle with an inked rim), and removed
+where its ink is lighter than the printed text.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from ocr.model import Seal
+
+# A Chinese school seal is 38–45 mm across; an A4 page is 210 mm wide. Allow a wide
+# band so a page photographed with a border, or a small private seal, still counts.
+MIN_DIAMETER = 0.08  # × the page's shorter side
+MAX_DIAMETER = 0.42
+
+
+def find_seals(image: Image.Image | np.ndarray) -> list[Seal]:
+    """Seals on a page image (PIL or RGB/gray array), largest first."""
+    arr = _as_array(image)
+    seals = []
+    if arr.ndim == 3 and _has_colour(arr):
+        seals = _red_seals(arr)
+    if not seals:
+        gray = arr if arr.ndim == 2 else cv2.cvtColor(arr, cv2.COLOR_RGB2GRAY)
+        seals = _round_marks(gray)
+    seals.sort(key=lambda s: -(s.bbox[2] - s.bbox[0]) * (s.bbox[3] - s.bbox[1]))
+    return seals
+
+
+def remove_seals(image: np.ndarray, seals: list[Seal]) -> tuple[np.ndarray, list[str]]:
+    """A grayscale page with the seals' ink taken away where it can be told from text.
+
+    Returns the page and notes on what could not be removed.
+    """
+    notes: list[str] = []
+    if image.ndim == 3:
+        gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+        red = [s for s in seals if s.colour == "red"]
+        if red:
+            # Colour separation: in the red channel red ink is as light as paper.
+            r = image[:, :, 0]
+            for s in red:
+                x0, y0, x1, y1 = _pad(s.bbox, 0.08, gray.shape)
+                gray[y0:y1, x0:x1] = r[y0:y1, x0:x1]
+        seals = [s for s in seals if s.colour != "red"]
+    else:
+        gray = image.copy()
+    for s in seals:
+        x0, y0, x1, y1 = _pad(s.bbox, 0.05, gray.shape)
+        region = gray[y0:y1, x0:x1]
+        cutoff = _seal_cutoff(region)
+        if cutoff is None:
+            notes.append("seal ink as dark as the text: left in place")
+            continue
+        mask = np.zeros(region.shape, np.uint8)
+        cv2.ellipse(mask, ((region.shape[1] / 2, region.shape[0] / 2), (region.shape[1], region.shape[0]), 0), 255, -1)
+        region[(mask > 0) & (region > cutoff)] = 255
+    return gray, notes
+
+
+def _as_array(image: Image.Image | np.ndarray) -> np.ndarray:
+    if isinstance(image, np.ndarray):
+        return image
+    if image.mode in ("L", "1", "I", "I;16"):
+        return np.asarray(image.convert("L"))
+    return np.asarray(image.convert("RGB"))
+
+
+def _has_colour(rgb: np.ndarray) -> bool:
+    small = rgb[::8, ::8].astype(np.int16)
+    spread = small.max(axis=2) - small.min(axis=2)
+    return bool((spread > 40).mean() > 0.0005)
+
+
+def _red_mask(rgb: np.ndarray) -> np.ndarray:
+    hsv = cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV)
+    h, s, v = hsv[:, :, 0], hsv[:, :, 1], hsv[:, :, 2]
+    red = ((h <= 12) | (h >= 160)) & (s >= 60) & (v >= 60)
+    return red.astype(np.uint8) * 255
+
+
+def _red_seals(rgb: np.ndarray) -> list[Seal]:
+    scale = 800 / max(rgb.shape[:2])
+    small = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else rgb
+    scale = min(scale, 1.0)
+    mask = _red_mask(small)
+    short = min(small.shape[:2])
+    k = max(3, int(short * 0.02))
+    blob = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    n, _, stats, _ = cv2.connectedComponentsWithStats(blob)
+    seals = []
+    for i in range(1, n):
+        x, y, w, h = (int(v) for v in stats[i, :4])
+        d = max(w, h)
+        if not (MIN_DIAMETER * short <= d <= MAX_DIAMETER * short) or not (0.6 <= w / h <= 1.6):
+            continue
+        ring = _ring_score(mask, (x + w / 2, y + h / 2), (w + h) / 4)
+        score = min(1.0, 0.5 + ring)  # red ink of seal size is already strong evidence
+        bbox = (x / scale, y / scale, (x + w) / scale, (y + h) / scale)
+        seals.append(Seal(bbox=bbox, colour="red", score=round(score, 3)))
+    return seals
+
+
+def _round_marks(gray: np.ndarray) -> list[Seal]:
+    scale = 800 / max(gray.shape)
+    small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    short = min(small.shape)
+    ink = cv2.adaptiveThreshold(small, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, 15, 10)
+    circles = cv2.HoughCircles(
+        cv2.GaussianBlur(small, (5, 5), 1.5), cv2.HOUGH_GRADIENT, dp=1.5, minDist=short * MIN_DIAMETER,
+        param1=120, param2=40,
+        minRadius=int(short * MIN_DIAMETER / 2), maxRadius=int(short * MAX_DIAMETER / 2),
+    )
+    if circles is None:
+        return []
+    seals = []
+    for cx, cy, r in circles[0][:10]:
+        ring = _ring_score(ink, (cx, cy), r)
+        if ring < 0.6:
+            continue
+        bbox = ((cx - r) / scale, (cy - r) / scale, (cx + r) / scale, (cy + r) / scale)
+        if any(_overlap(bbox, s.bbox) > 0.5 for s in seals):
+            continue
+        seals.append(Seal(bbox=tuple(float(v) for v in bbox), colour="gray", score=round(float(ring), 3)))
+    return seals
+
+
+def _ring_score(mask: np.ndarray, centre: tuple[float, float], radius: float) -> float:
+    """Share of directions in which the circle's rim carries ink."""
+    hits = 0
+    n = 90
+    for k in range(n):
+        a = 2 * np.pi * k / n
+        found = False
+        for dr in np.linspace(-0.1, 0.06, 6):
+            x = int(round(centre[0] + radius * (1 + dr) * np.cos(a)))
+            y = int(round(centre[1] + radius * (1 + dr) * np.sin(a)))
+            if 0 <= y < mask.shape[0] and 0 <= x < mask.shape[1] and mask[y, x]:
+                found = True
+                break
+        hits += found
+    return hits / n
+
+
+def _seal_cutoff(region: np.ndarray) -> int | None:
+    """The gray level between text ink and (lighter) seal ink, if the two differ enough."""
+    dark = region[region < 200]
+    if dark.size < 50:
+        return None
+    hist = np.bincount(dark.ravel(), minlength=200).astype(float)
+    hist = np.convolve(hist, np.ones(9) / 9, mode="same")
+    text_level = int(np.percentile(dark, 5))
+    seal_level = int(np.argmax(hist[text_level + 30:200])) + text_level + 30 if text_level + 30 < 200 else None
+    if seal_level is None or seal_level - text_level < 45:
+        return None
+    return (text_level + seal_level) // 2
+
+
+def _pad(bbox, frac: float, shape) -> tuple[int, int, int, int]:
+    x0, y0, x1, y1 = bbox
+    px, py = (x1 - x0) * frac, (y1 - y0) * frac
+    return (max(0, int(x0 - px)), max(0, int(y0 - py)), min(shape[1], int(x1 + px)), min(shape[0], int(y1 + py)))
+
+
+def _overlap(a, b) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    smaller = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+    return inter / smaller if smaller else 0.0
