@@ -568,14 +568,20 @@ def _pdf_font() -> str:
     return "WQY"
 
 
-def render_pdf(specs: list[FormSpec], *, seal_at: str | list[str] = "unit") -> bytes:
-    """A text-layer PDF, one page per spec, seals pasted as translucent red images."""
+def render_pdf(
+    specs: list[FormSpec], *, seal_at: str | list[str] = "unit", broken_font_map: bool = False
+) -> bytes:
+    """A text-layer PDF, one page per spec, seals pasted as translucent red images.
+
+    ``broken_font_map`` drops the fonts' ToUnicode maps, as some Chinese office exports do:
+    the text then extracts as ``(cid:N)`` glyphs and the page must be OCR'd.
+    """
     from reportlab.lib.units import mm
     from reportlab.pdfgen import canvas
 
     font = _pdf_font()
     buf = io.BytesIO()
-    pdf = canvas.Canvas(buf, pagesize=(PAGE_W * mm, PAGE_H * mm))
+    pdf = canvas.Canvas(buf, pagesize=(PAGE_W * mm, PAGE_H * mm), pageCompression=0 if broken_font_map else None)
     where = [seal_at] * len(specs) if isinstance(seal_at, str) else seal_at
     for spec, at in zip(specs, where, strict=True):
         lay = layout(spec, seal_at=at)
@@ -593,6 +599,8 @@ def render_pdf(specs: list[FormSpec], *, seal_at: str | list[str] = "unit") -> b
             _pdf_seal(pdf, lay.seal)
         pdf.showPage()
     pdf.save()
+    if broken_font_map:  # same length: the xref offsets stay valid
+        return buf.getvalue().replace(b"/ToUnicode", b"/ToUnicodX")
     return buf.getvalue()
 
 

@@ -44,10 +44,10 @@ class Limits:
     max_parts: int = 500  # MIME parts walked per message
 
 
-def sniff(data: bytes, declared: str = "", filename: str = "") -> str:
+def sniff(data: bytes, declared: str = "") -> str:
     """The content type the bytes show; the declared one when the bytes say nothing."""
     head = data[:1024]
-    if b"%PDF-" in head:
+    if head.startswith(b"%PDF-"):
         return PDF
     if head.startswith(b"\xff\xd8\xff"):
         return "image/jpeg"
@@ -69,6 +69,8 @@ def sniff(data: bytes, declared: str = "", filename: str = "") -> str:
         return "application/gzip"
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         return "application/msword"  # legacy .doc / .xls / .wps compound file
+    if b"%PDF-" in head:  # readers accept a PDF header after some leading junk
+        return PDF
     return (declared or "application/octet-stream").lower()
 
 
@@ -94,6 +96,8 @@ def unreadable_reason(content_type: str, filename: str) -> str:
         return f"{name}是 {kind} 压缩包，系统只能打开 ZIP 压缩包；请改用 ZIP 格式，或直接把文件作为附件发送"
     if content_type.startswith(_OFFICE) or content_type == "application/msword":
         return f"{name}是 Word/Excel 文档，系统只受理盖章后的扫描件；{SEND_INSTEAD}"
+    if filename.lower().endswith((".pdf", ".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".zip")):
+        return f"{name}的内容与文件类型不符，文件可能已损坏；{SEND_INSTEAD}"
     return f"{name}不是系统能读取的文件类型；{SEND_INSTEAD}"
 
 
@@ -135,7 +139,7 @@ def _expand(data: bytes, name: str, limits: Limits, depth: int, left: list[int])
             if not i.is_dir() and not any(junk in i.filename for junk in _JUNK_ENTRIES)
             and not i.filename.rsplit("/", 1)[-1].startswith("._")
         ]
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError, NotImplementedError):
+    except Exception:  # noqa: BLE001 - hostile archives fail in many ways
         return refuse(f"压缩包“{name}”已损坏，无法打开；{SEND_INSTEAD}")
     if not infos:
         return refuse(f"压缩包“{name}”是空的；{SEND_INSTEAD}")
@@ -153,8 +157,7 @@ def _expand(data: bytes, name: str, limits: Limits, depth: int, left: list[int])
         try:
             with archive.open(info) as stream:
                 content = stream.read(budget + 1)
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError,
-                NotImplementedError, zipfile.LargeZipFile):
+        except Exception:  # noqa: BLE001 - zlib.error, CRC errors…: any failure means corrupt
             return refuse(f"压缩包“{name}”中的“{inner}”已损坏或压缩方式不受支持；{SEND_INSTEAD}")
         if len(content) > budget:
             return refuse(
@@ -164,7 +167,7 @@ def _expand(data: bytes, name: str, limits: Limits, depth: int, left: list[int])
         if len(content) > 1024 * 1024 and len(content) > limits.max_zip_ratio * max(info.compress_size, 1):
             return refuse(f"压缩包“{name}”的压缩比异常，系统拒绝解压；{SEND_INSTEAD}")
         left[0] -= len(content)
-        content_type = sniff(content, filename=inner)
+        content_type = sniff(content)
         label = f"{name}/{inner}"
         if content_type == ZIP:
             if depth >= 1:

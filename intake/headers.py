@@ -39,9 +39,11 @@ def codec_for(label: str | None) -> str:
         return ""
     if name in _GB_ALIASES:
         return "gb18030"
+    if not name.isascii():
+        return ""
     try:
         info = codecs.lookup(name)
-    except LookupError:
+    except (LookupError, UnicodeError, ValueError):
         return ""
     return "gb18030" if info.name in {"gb2312", "gbk"} else info.name
 
@@ -69,11 +71,13 @@ def decode_bytes(data: bytes, label: str | None = None) -> tuple[str, bool]:
 
 def _b64(text: bytes) -> bytes:
     cleaned = re.sub(rb"[^A-Za-z0-9+/]", b"", text)
+    if len(cleaned) % 4 == 1:  # a stray character: no padding can make it valid
+        cleaned = cleaned[:-1]
     cleaned += b"=" * (-len(cleaned) % 4)
     try:
         return base64.b64decode(cleaned)
     except (binascii.Error, ValueError):
-        return base64.b64decode(cleaned[: len(cleaned) // 4 * 4] or b"")
+        return b""
 
 
 def _q(text: bytes) -> bytes:

@@ -22,11 +22,12 @@ from email.parser import BytesParser
 from email.policy import Compat32
 from email.utils import getaddresses
 
-from intake.archive import ZIP, Limits, expand_zip, sniff, unreadable_reason
+from intake.archive import ARCHIVE_TYPES, READABLE_TYPES, ZIP, Limits, expand_zip, sniff, unreadable_reason
 from intake.envelope import Attachment, Envelope
 from intake.headers import clean_text, decode_bytes, decode_header_bytes, decode_header_text, to_raw
+from ledger.decision import Reason, ReasonCode
 
-__all__ = ["Limits", "decode", "synthetic_message_id"]
+__all__ = ["Limits", "attachment_reasons", "decode", "synthetic_message_id"]
 
 SYNTHETIC_DOMAIN = "synthetic.intake.invalid"
 _MAX_BODY_CHARS = 20_000
@@ -54,7 +55,8 @@ class _RawHeaders(Compat32):
 
 
 _PARSER_POLICY = _RawHeaders()
-_MSGID = re.compile(r"<[^<>\s]+>")
+# Printable ASCII only, bounded: the id is a ledger key and goes back out in our headers.
+_MSGID = re.compile(r"<[!-;=?-~]{1,250}>")
 
 
 def synthetic_message_id(raw: bytes) -> str:
@@ -120,7 +122,8 @@ def _bare_id(value: str | None) -> str:
     """A Message-ID written without angle brackets (seen from some bulk senders)."""
     text = decode_header_text(value)
     token = text.split()[0] if text.split() else ""
-    return f"<{token}>" if "@" in token and "<" not in token and ">" not in token else ""
+    candidate = f"<{token}>"
+    return candidate if "@" in token and _MSGID.fullmatch(candidate) else ""
 
 
 def _address(value: str | None) -> tuple[str, str]:
@@ -190,8 +193,8 @@ def _walk(root: Message, max_parts: int) -> Iterator[Message]:
         part = stack.pop()
         seen += 1
         yield part
-        payload = part.get_payload()
-        if isinstance(payload, list):
+        if part.is_multipart():  # only then: get_payload() on a leaf may decode and fail
+            payload = part.get_payload()
             stack.extend(reversed([p for p in payload if isinstance(p, Message)]))
 
 
@@ -270,7 +273,7 @@ def _attachments_and_body(
             elif content_type == "text/html" and not rich:
                 rich = _body_text(part, data)
             continue
-        kind = sniff(data, declared=content_type, filename=name)
+        kind = sniff(data, declared=content_type)
         is_inline = kind.startswith("image/") and disposition != "attachment" and (
             disposition == "inline" or part.get("Content-ID") is not None or not name
         )
@@ -304,3 +307,24 @@ def _cap(attachments: list[Attachment], limits: Limits) -> tuple[Attachment, ...
         for a in attachments[limits.max_attachments : limits.max_attachments + 100]
     ]
     return tuple(kept + extra)
+
+
+def attachment_reasons(envelope: Envelope) -> tuple[Reason, ...]:
+    """``attachment.missing`` / ``attachment.unreadable`` for a decoded message.
+
+    An unreadable PDF, image or archive (or one over a limit) always counts: a form
+    may be in it. Another file type (a Word cover letter, a signature card) counts
+    only when nothing readable came with it.
+    """
+    if not envelope.attachments:
+        return (Reason(ReasonCode.ATTACHMENT_MISSING, detail="邮件中没有附件"),)
+    readable = any(not a.unreadable for a in envelope.attachments)
+    reasons = []
+    for item in envelope.attachments:
+        if not item.unreadable:
+            continue
+        form_like = item.content_type in READABLE_TYPES | ARCHIVE_TYPES or not item.data
+        if form_like or not readable:
+            label = f"{item.from_archive}/{item.filename}" if item.from_archive else item.filename
+            reasons.append(Reason(ReasonCode.ATTACHMENT_UNREADABLE, detail=item.unreadable, attachment=label))
+    return tuple(reasons)

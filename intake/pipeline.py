@@ -15,6 +15,7 @@ from config.profile import Profile
 from intake import subject as subjects
 from intake.envelope import Attachment, Envelope
 from intake.logs import get_logger
+from intake.message import attachment_reasons
 from ledger.decision import Claim, Decision, Reason, ReasonCode
 from ledger.reconcile import check_form
 from ledger.state import LedgerState
@@ -39,9 +40,8 @@ class Processed:
 
 
 def documents(envelope: Envelope) -> list[Attachment]:
-    """The attachments to read: real ones, or inline images when there is nothing else."""
-    real = [a for a in envelope.attachments if not a.inline]
-    return real or [a for a in envelope.attachments if a.inline]
+    """The attachments to read (the decoder already dropped inline images beside real ones)."""
+    return [a for a in envelope.attachments if not a.unreadable]
 
 
 def read_forms(
@@ -85,30 +85,27 @@ def process(
 ) -> Processed:
     if envelope.auto_generated:
         return Processed(None, note=f"auto-generated: {envelope.auto_generated}")
-    if not subjects.is_submission_attempt(envelope, profile):
+    if not subjects.is_submission_attempt(envelope, profile, state.units):
         return Processed(None, note="not a submission attempt")
 
     parsed = subjects.parse_subject(envelope.subject, profile, state.units)
     reasons: list[Reason] = list(parsed.reasons)
     claim = parsed.claim
     unit = state.unit(claim.unit) if claim else None
+    forms: list[Form] = []
+    readings: list[DocumentReading] = []
     if claim is not None:
         closed = subjects.check_window(claim.kind, envelope.received_at, profile)
         if closed is not None:
             reasons.append(closed)
-        if not documents(envelope):
-            reasons.append(Reason(ReasonCode.ATTACHMENT_MISSING))
-        forms, readings, form_reasons = (
-            read_forms(envelope, claim, profile, state, read) if documents(envelope) else ([], [], [])
-        )
+    reasons.extend(attachment_reasons(envelope))
+    if claim is not None and documents(envelope):
+        forms, readings, form_reasons = read_forms(envelope, claim, profile, state, read)
         reasons.extend(form_reasons)
+    if claim is not None:
         unverified = subjects.check_sender(envelope, unit)
         if unverified is not None:
             reasons.append(unverified)
-    else:
-        forms, readings = [], []
-        if not documents(envelope):
-            reasons.append(Reason(ReasonCode.ATTACHMENT_MISSING))
     return Processed(
         Decision.from_reasons(reasons),
         claim=claim,

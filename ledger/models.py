@@ -183,7 +183,7 @@ class Reply(Base):
     to_addr: Mapped[str] = mapped_column(sa.String(320))
     reply_message_id: Mapped[str] = mapped_column(sa.String(998), unique=True)
     raw: Mapped[bytes] = mapped_column(sa.LargeBinary)
-    status: Mapped[str] = mapped_column(sa.String(20), index=True)  # queued | sent
+    status: Mapped[str] = mapped_column(sa.String(20), index=True)  # queued | sent | failed (refused for good)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_error: Mapped[str] = mapped_column(sa.Text, default="")

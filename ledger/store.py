@@ -38,7 +38,7 @@ from parsers.model import Form, IncreaseForm, SummaryForm
 
 # Message states, in order.
 STORED, DECIDED, REPLIED, FILED = "stored", "decided", "replied", "filed"
-QUEUED, SENT = "queued", "sent"
+QUEUED, SENT, FAILED = "queued", "sent", "failed"  # reply states
 WORKER = "worker"
 
 
@@ -387,24 +387,30 @@ class Store:
             _event(s, WORKER, "reply.sent", f"message:{reply.message_pk}",
                    {"reply": reply_pk, "reply_message_id": reply.reply_message_id, "to": reply.to_addr})
 
-    def mark_reply_failed(self, reply_pk: int, error: str, retry_at: datetime) -> None:
+    def mark_reply_failed(self, reply_pk: int, error: str, retry_at: datetime | None) -> None:
+        """Count a failed send; ``retry_at=None`` means a permanent refusal: no more attempts."""
         with self._transaction() as s:
             reply = self._reply(s, reply_pk)
+            if reply.status != QUEUED:
+                return
             reply.attempts += 1
-            reply.last_error, reply.next_attempt_at = error, retry_at
+            reply.last_error = error
+            if retry_at is None:
+                reply.status = FAILED
+            else:
+                reply.next_attempt_at = retry_at
             _event(s, WORKER, "reply.failed", f"message:{reply.message_pk}",
                    {"reply": reply_pk, "attempts": reply.attempts, "error": error,
-                    "retry_at": retry_at.isoformat()})
+                    "retry_at": retry_at.isoformat() if retry_at else None})
 
     # --- filing ---------------------------------------------------------------------
 
     def unfiled(self) -> list[tuple[MessageRecord, str]]:
-        """Messages whose handling is complete but which are not yet moved on the server."""
+        """Messages whose handling is complete (no reply still to send) but not yet moved on the server."""
         with self._transaction() as s:
-            has_reply = sa.exists().where(Reply.message_pk == Message.id)
-            rows = s.execute(sa.select(Message).where(sa.or_(
-                Message.state == REPLIED, sa.and_(Message.state == DECIDED, ~has_reply)))
-                .order_by(Message.id)).scalars()
+            reply_due = sa.exists().where(Reply.message_pk == Message.id, Reply.status == QUEUED)
+            rows = s.execute(sa.select(Message).where(Message.state.in_([DECIDED, REPLIED]), ~reply_due)
+                             .order_by(Message.id)).scalars()
             return [(_message_record(r), r.outcome or "ignored") for r in rows]
 
     def mark_filed(self, message_pk: int, folder: str) -> None:

@@ -60,9 +60,11 @@ def rule_masks(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return horiz, vert
 
 
-def find_table(gray: np.ndarray) -> TableLines | None:
-    """The largest ruled table on the page, or None."""
+def find_table(gray: np.ndarray, mask: np.ndarray | None = None) -> TableLines | None:
+    """The largest ruled table on the page (inside ``mask``, the sheet of paper), or None."""
     ink = binarize(gray)
+    if mask is not None:
+        ink = cv2.bitwise_and(ink, mask)
     horiz, vert = rule_masks(ink)
     rules = cv2.bitwise_or(horiz, vert)
     n, labels, stats, _ = cv2.connectedComponentsWithStats(

@@ -22,6 +22,7 @@ class Cell:
     row_span: int = 1
     col_span: int = 1
     agreed: bool | None = None  # two engines read the same (True), differed (False), one only (None)
+    alternatives: tuple[str, ...] = ()  # what the other engine(s) read, when it differs from ``text``
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,8 @@ class TextLine:
     text: str
     confidence: float
     bbox: BBox
+    agreed: bool | None = None  # as for Cell: the engines read the line the same way
+    alternatives: tuple[str, ...] = ()  # the other engine(s)' reading, when different
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,9 @@ class SummaryForm:
     lines: tuple[SummaryLine, ...]
     unit_confident: bool = True
     total_confident: bool = True
+    # False when the table itself could not be read (no header found, no rows): the
+    # lines are then incomplete and the form needs a human look (ocr.low_confidence).
+    table_confident: bool = True
     kind: str = field(default="summary", init=False)
 
 
@@ -51,6 +54,7 @@ class IncreaseForm:
     stamp: bool
     lines: tuple[IncreaseLine, ...]
     unit_confident: bool = True
+    table_confident: bool = True  # see SummaryForm.table_confident
     kind: str = field(default="increase", init=False)
 
 

@@ -3,4 +3,5 @@
 pytest_plugins = [
     "tests.fixtures.mailstack",
     "tests.fixtures.database",
+    "tests.fixtures.world",
 ]

@@ -13,16 +13,17 @@ attachment names, expected auto_generated truthiness).
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 CRLF = b"\r\n"
-UNIT = "安徽职业技术学院"
+UNIT = "安徽商贸职业技术学院"
 SUBJECT = f"{UNIT}+2025年证书申报"
 INCREASE_SUBJECT = f"{UNIT}+2025年证书指标调增申请"
-SENDER = "jwc@ahzy.edu.cn"
+SENDER = "jwc@ahbvc.edu.cn"
 OFFICE = "ahxzsbg@126.com"
 # Characters outside GB2312 but inside GBK: clients still label them gb2312.
 GBK_ONLY = "朱镕基 王喆 李堃"
@@ -30,6 +31,7 @@ GBK_ONLY = "朱镕基 王喆 李堃"
 
 # --- payloads ---------------------------------------------------------------------------
 
+@functools.lru_cache(maxsize=32)
 def sample_pdf(text: str = "申报学校汇总表") -> bytes:
     """A small, valid, deterministic one-page PDF with Chinese text (reportlab)."""
     from reportlab.pdfbase import pdfmetrics
@@ -55,25 +57,33 @@ def sample_image(fmt: str = "PNG", size: tuple[int, int] = (64, 48)) -> bytes:
     return buffer.getvalue()
 
 
+class _GbkNamedInfo(zipfile.ZipInfo):
+    """Writes the entry name as GBK without the UTF-8 flag, as Windows' built-in ZIP does."""
+
+    def _encodeFilenameFlags(self):  # noqa: N802 - zipfile hook
+        return self.filename.encode("gbk"), self.flag_bits
+
+
 def make_zip(files: Sequence[tuple[str, bytes]], *, utf8_names: bool = True) -> bytes:
     """A ZIP of ``files``; ``utf8_names=False`` writes GBK names the way Windows does."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, data in files:
-            info = zipfile.ZipInfo(name, date_time=(2025, 3, 20, 10, 0, 0))
+            info_class = zipfile.ZipInfo if utf8_names else _GbkNamedInfo
+            info = info_class(name, date_time=(2025, 3, 20, 10, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
-            if not utf8_names:
-                # zipfile writes cp437-decodable names without the UTF-8 flag.
-                info.filename = name.encode("gbk").decode("cp437")
             archive.writestr(info, data)
     return buffer.getvalue()
 
 
-def zip_bomb(size: int = 200 * 1024 * 1024) -> bytes:
-    """A ZIP whose single entry inflates to ``size`` bytes of zeros (~200 KB compressed)."""
+@functools.lru_cache(maxsize=4)
+def zip_bomb(size: int = 128 * 1024 * 1024) -> bytes:
+    """A ZIP whose single entry inflates to ``size`` bytes of zeros (~130 KB compressed)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
-        with archive.open(zipfile.ZipInfo("汇总表.pdf", (2025, 3, 20, 10, 0, 0)), "w") as entry:
+        info = zipfile.ZipInfo("汇总表.pdf", (2025, 3, 20, 10, 0, 0))
+        info.compress_type = zipfile.ZIP_DEFLATED
+        with archive.open(info, "w") as entry:
             chunk = b"\0" * (1024 * 1024)
             for _ in range(size // len(chunk)):
                 entry.write(chunk)
@@ -105,9 +115,10 @@ def encode_header(text: str, charset: str = "utf-8", encoding: str = "B", *, cod
 def split_header(text: str, charset: str, encoding: str = "B", *, cut: int | None = None) -> bytes:
     """Two encoded-words on folded lines, cut at byte ``cut`` (default: inside a character)."""
     data = text.encode(charset)
-    if cut is None:
-        first = len(text[: len(text) // 2].encode(charset))
-        cut = first + 1  # one byte into the next character
+    if cut is None:  # one byte into the first multi-byte character from the middle on
+        middle = len(text) // 2
+        index = next((i for i in range(middle, len(text)) if len(text[i].encode(charset)) > 1), middle)
+        cut = len(text[:index].encode(charset)) + 1
     return encoded_word(data[:cut], charset, encoding) + CRLF + b" " + encoded_word(data[cut:], charset, encoding)
 
 
@@ -159,7 +170,7 @@ def build(
     sender: bytes = SENDER.encode(),
     sender_name: bytes = encode_header("教务处", "utf-8"),
     to: bytes = OFFICE.encode(),
-    message_id: bytes | None = b"<case-0001@ahzy.edu.cn>",
+    message_id: bytes | None = b"<case-0001@ahbvc.edu.cn>",
     body: str = "您好，附件是我校申报材料，请查收。",
     body_charset: str = "utf-8",
     parts: Sequence[Part] = (),
@@ -185,7 +196,7 @@ def build(
         return CRLF.join(lines) + CRLF + text_part + CRLF
     boundary = b"----=_Part_1742436900_7f3a"
     lines.append(b"Content-Type: " + (content_type or b"multipart/mixed") + b";\r\n boundary=\"" + boundary + b"\"")
-    out = [CRLF.join(lines) + CRLF, b"This is a multi-part message in MIME format." + CRLF]
+    out = [CRLF.join(lines) + CRLF + CRLF, b"This is a multi-part message in MIME format." + CRLF]
     out.append(b"--" + boundary + CRLF + text_part + CRLF)
     for part in parts:
         head = [b"Content-Type: " + part.content_type, b"Content-Transfer-Encoding: base64"]
@@ -267,11 +278,11 @@ def subject_fullwidth_reply() -> bytes:
 
 
 def name_rfc2231() -> bytes:
-    return submission(encode_header(SUBJECT), named(sample_pdf(), "application/pdf", "安徽职业技术学院汇总表.pdf"))
+    return submission(encode_header(SUBJECT), named(sample_pdf(), "application/pdf", "安徽商贸职业技术学院汇总表.pdf"))
 
 
 def name_rfc2231_gbk_continuations() -> bytes:
-    name = "安徽职业技术学院2025年证书申报汇总表（盖章）.pdf"
+    name = "安徽商贸职业技术学院2025年证书申报汇总表（盖章）.pdf"
     return submission(encode_header(SUBJECT), attachment(
         sample_pdf(), "application/octet-stream",
         filename_params=rfc2231("filename", name, "gbk", pieces=3)))
@@ -352,13 +363,13 @@ def seven_zip_mail() -> bytes:
 def inline_image_only() -> bytes:
     """A phone photo pasted into the body: only an inline image, no attachment."""
     return build(subject=encode_header(SUBJECT), content_type=b"multipart/related", parts=(
-        attachment(sample_image("JPEG"), "image/jpeg", disposition="inline", content_id="<img1@ahzy>"),))
+        attachment(sample_image("JPEG"), "image/jpeg", disposition="inline", content_id="<img1@ahbvc>"),))
 
 
 def inline_image_and_pdf() -> bytes:
     """A signature logo inline plus the real PDF: the logo must not count."""
     return submission(encode_header(SUBJECT),
-                      attachment(sample_image("PNG"), "image/png", disposition="inline", content_id="<logo@ahzy>"),
+                      attachment(sample_image("PNG"), "image/png", disposition="inline", content_id="<logo@ahbvc>"),
                       named(sample_pdf(), "application/pdf", "汇总表.pdf"))
 
 
@@ -389,6 +400,17 @@ def bounce() -> bytes:
     return build(subject=encode_header("系统退信"), sender=b"postmaster@126.com", sender_name=b"",
                  content_type=b"multipart/report; report-type=delivery-status", parts=(report,),
                  body="抱歉，您的邮件被退回。")
+
+
+def bounce_plain() -> bytes:
+    """A plain-text bounce (no multipart/report) from a school's own server."""
+    return build(subject=encode_header("Undelivered Mail Returned to Sender"), sender=b"MAILER-DAEMON@mx.ahbvc.edu.cn",
+                 sender_name=b"", body=f"This is the mail system. 回复：{SUBJECT}")
+
+
+def not_auto_submitted() -> bytes:
+    """``Auto-Submitted: no`` is an ordinary message (RFC 3834)."""
+    return submission(encode_header(SUBJECT), headers=((b"Auto-Submitted", b"no"),))
 
 
 def mailing_list() -> bytes:
@@ -422,9 +444,9 @@ CASES: dict[str, tuple[CaseBuilder, str, tuple[str, ...], bool]] = {
     "subject_gb2312_label_gbk_bytes": (
         subject_gb2312_label_gbk_bytes, f"{UNIT}+2025年证书申报（联系人{GBK_ONLY}）", ("汇总表.pdf",), False),
     "subject_fullwidth_reply": (subject_fullwidth_reply, f"回复：Re: {UNIT} ＋ ２０２５年证书申报", ("汇总表.pdf",), False),
-    "name_rfc2231": (name_rfc2231, SUBJECT, ("安徽职业技术学院汇总表.pdf",), False),
+    "name_rfc2231": (name_rfc2231, SUBJECT, ("安徽商贸职业技术学院汇总表.pdf",), False),
     "name_rfc2231_gbk_continuations": (
-        name_rfc2231_gbk_continuations, SUBJECT, ("安徽职业技术学院2025年证书申报汇总表（盖章）.pdf",), False),
+        name_rfc2231_gbk_continuations, SUBJECT, ("安徽商贸职业技术学院2025年证书申报汇总表（盖章）.pdf",), False),
     "name_rfc2047_in_quotes": (name_rfc2047_in_quotes, SUBJECT, ("汇总表（盖章）.pdf",), False),
     "name_only_in_content_type": (name_only_in_content_type, INCREASE_SUBJECT, ("调增申请表.pdf",), False),
     "name_qq_gb18030": (name_qq_gb18030, SUBJECT, ("扫描件_汇总表.jpg",), False),
@@ -433,7 +455,7 @@ CASES: dict[str, tuple[CaseBuilder, str, tuple[str, ...], bool]] = {
     "images_bmp_tiff": (images_bmp_tiff, SUBJECT, ("第1页.bmp", "第2页.tif"), False),
     "zip_of_pdfs": (zip_of_pdfs, SUBJECT, ("汇总表.pdf", "汇总表第2页.pdf"), False),
     "nested_zip": (nested_zip, SUBJECT, ("汇总表.pdf", "扫描.png"), False),
-    "zip_nested_too_deep": (zip_nested_too_deep, SUBJECT, ("三层.zip",), False),
+    "zip_nested_too_deep": (zip_nested_too_deep, SUBJECT, ("第一层.zip",), False),
     "zip_bomb": (zip_bomb_mail, SUBJECT, ("汇总表.zip",), False),
     "rar": (rar_mail, SUBJECT, ("申报材料.rar",), False),
     "seven_zip": (seven_zip_mail, SUBJECT, ("申报材料.7z",), False),
@@ -445,6 +467,8 @@ CASES: dict[str, tuple[CaseBuilder, str, tuple[str, ...], bool]] = {
     "auto_reply_x_header": (auto_reply_x_header, "Re: 关于证书申报", (), True),
     "auto_reply_subject_only": (auto_reply_subject_only, "自动回复：您的邮件已收到", (), True),
     "bounce": (bounce, "系统退信", (), True),
+    "bounce_plain": (bounce_plain, "Undelivered Mail Returned to Sender", (), True),
+    "not_auto_submitted": (not_auto_submitted, SUBJECT, ("汇总表.pdf",), False),
     "mailing_list": (mailing_list, "【通知】职业教育周刊第12期", (), True),
     "newsletter_precedence": (newsletter_precedence, "证书申报培训通知", (), True),
     "not_a_submission": (not_a_submission, "你好", (), False),

@@ -1,0 +1,137 @@
+"""Command line for the ledger: ``intake units|catalog|quotas import FILE``, ``intake ledger export``.
+
+``register(cli)`` adds the groups to the ``intake`` console script. Messages are for
+office staff, so they are in Chinese; a bad file exits with status 1 and lists every
+problem as ``file:row:column: 说明``.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from config.profile import ProfileError, load_profile
+from config.settings import SettingsError, load_settings
+from ledger.db import DatabaseError, connect, migrate
+from ledger.export import OFFICE_ZONE, collect, write_json, write_xlsx
+from ledger.imports import ImportSummary, import_catalog, import_quotas, import_units
+from ledger.tabular import ImportFileError
+
+PROGRESS_FROM_ROWS = 200  # smaller files finish before a bar is worth drawing
+KIND_NAMES = {"units": "单位名单", "catalog": "证书目录", "quotas": "批准指标"}
+
+
+def _engine():
+    try:
+        settings = load_settings()
+        engine = connect(settings.database_url)
+        migrate(engine)
+    except (SettingsError, DatabaseError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    return engine, settings
+
+
+class _ProgressBar:
+    """A rich progress bar, drawn only for big files."""
+
+    def __init__(self, label: str):
+        self.label, self.progress, self.task = label, None, None
+
+    def __call__(self, done: int, total: int) -> None:
+        if total < PROGRESS_FROM_ROWS:
+            return
+        if self.progress is None:
+            self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                     TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+            self.progress.start()
+            self.task = self.progress.add_task(self.label, total=total)
+        self.progress.update(self.task, completed=done)
+
+    def close(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+
+def _run_import(kind: str, do_import: Callable[..., ImportSummary], file: Path) -> None:
+    engine, _ = _engine()
+    bar = _ProgressBar(f"导入{KIND_NAMES[kind]}")
+    try:
+        summary = do_import(engine, file, progress=bar)
+    except ImportFileError as exc:
+        bar.close()
+        click.echo("\n".join(exc.problems), err=True)
+        click.echo(f"导入失败：{file.name} 有 {len(exc.problems)} 处问题，本文件的数据均未导入。"
+                   "请按上面所列的行和列修改后重新导入。", err=True)
+        sys.exit(1)
+    finally:
+        bar.close()
+        engine.dispose()
+    click.echo(f"{KIND_NAMES[kind]} {summary.source}：共 {summary.rows} 行，新增 {summary.created}，"
+               f"更新 {summary.updated}，未变 {summary.unchanged}。")
+
+
+def _import_group(kind: str, do_import, help_text: str) -> click.Group:
+    @click.group(name=kind, help=help_text)
+    def group() -> None:
+        pass
+
+    @group.command(name="import", help=f"导入{KIND_NAMES[kind]}（xlsx 或 csv）。")
+    @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+    def import_command(file: Path) -> None:
+        _run_import(kind, do_import, file)
+
+    return group
+
+
+units = _import_group("units", import_units, "单位名单：单位名称,单位类型,所属市,别名,联系邮箱")
+catalog = _import_group("catalog", import_catalog, "证书目录：批次,证书名称,培训评价组织,级别")
+quotas = _import_group("quotas", import_quotas, "批准指标：年度,单位名称,证书名称,级别,批准人数")
+
+
+@click.group(name="ledger", help="台账：导出。")
+def ledger() -> None:
+    pass
+
+
+@ledger.command(name="export", help="导出台账：json（接口格式）或 xlsx（工作人员使用的表格）。")
+@click.option("--format", "fmt", type=click.Choice(["json", "xlsx"]), required=True)
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True)
+def export(fmt: str, output: Path) -> None:
+    engine, settings = _engine()
+    try:
+        zone = load_profile(settings.profile).timezone
+    except ProfileError:
+        zone = OFFICE_ZONE
+    try:
+        data = collect(engine)
+    finally:
+        engine.dispose()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "json":
+        write_json(data, output, zone)
+        click.echo(f"已导出 {output}：{len(data.submissions)} 份表格，{len(data.quotas)} 条指标。")
+    else:
+        sheets = write_xlsx(data, output, zone)
+        click.echo(f"已导出 {output}：工作表 {'、'.join(sheets)}。")
+
+
+def register(cli: click.Group) -> None:
+    """Add the ledger's command groups to the ``intake`` console script."""
+    for group in (units, catalog, quotas, ledger):
+        cli.add_command(group)
+
+
+@click.group()
+def main() -> None:
+    """The ledger's commands alone (``python -m ledger.cli``), for use before ``intake`` wires them."""
+
+
+register(main)
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,291 @@
+"""Ledger exports: the contract's JSON, and an Excel workbook staff can use as is.
+
+``collect`` reads the ledger once into frozen values; ``to_json`` and ``write_xlsx``
+only format them. Times are shown in the office's zone (Asia/Shanghai by default).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from ledger.models import Certificate, Event, Message, Quota, QuotaChange, Submission, SubmissionLine, Unit
+
+OFFICE_ZONE = ZoneInfo("Asia/Shanghai")
+DECISION_LABELS = {"accepted": "通过", "rejected": "退回", "review": "待审核"}
+KIND_LABELS = {"summary": "汇总表", "increase": "调增申请表"}
+
+
+@dataclass(frozen=True)
+class LineEntry:
+    row: int
+    certificate: str
+    level: str
+    count: int | None
+    approved: int | None
+    requested: int | None
+
+
+@dataclass(frozen=True)
+class SubmissionEntry:
+    id: int
+    message_id: str
+    sender: str
+    subject: str
+    unit: str
+    city: str
+    year: int
+    kind: str
+    received_at: datetime
+    decision: str
+    reasons: tuple[str, ...]  # distinct codes, first-seen order
+    stamp: bool
+    total: int | None
+    superseded: bool
+    lines: tuple[LineEntry, ...]
+
+
+@dataclass(frozen=True)
+class QuotaEntry:
+    year: int
+    unit: str
+    city: str
+    certificate: str
+    level: str
+    approved: int  # now, with accepted increases applied
+    imported: int | None  # as last imported
+    increases: int  # accepted increases applied
+
+
+@dataclass(frozen=True)
+class UnitEntry:
+    name: str
+    type: str
+    city: str
+
+
+@dataclass(frozen=True)
+class EventEntry:
+    at: datetime
+    actor: str
+    action: str
+    subject: str
+    detail: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class LedgerExport:
+    units: tuple[UnitEntry, ...]
+    submissions: tuple[SubmissionEntry, ...]
+    quotas: tuple[QuotaEntry, ...]
+    events: tuple[EventEntry, ...]
+
+
+def collect(engine: sa.Engine) -> LedgerExport:
+    """Everything the exports show, read in one transaction (a consistent picture)."""
+    with Session(engine) as s, s.begin():
+        # Sorted in Python, not by the database: collations differ between servers.
+        units = {u.name: UnitEntry(u.name, u.type, u.city)
+                 for u in sorted(s.execute(sa.select(Unit)).scalars(), key=lambda u: (u.city, u.name))}
+        lines: dict[int, list[LineEntry]] = defaultdict(list)
+        for line in s.execute(sa.select(SubmissionLine).order_by(SubmissionLine.submission_id,
+                                                                 SubmissionLine.position)).scalars():
+            lines[line.submission_id].append(LineEntry(line.row, line.certificate, line.level, line.count,
+                                                       line.approved, line.requested))
+        submissions = []
+        for sub, message in s.execute(sa.select(Submission, Message).join(Message, Submission.message_pk == Message.id)
+                                      .order_by(Submission.received_at, Submission.id)):
+            unit = units.get(sub.unit)
+            submissions.append(SubmissionEntry(
+                id=sub.id, message_id=message.message_id, sender=message.sender, subject=message.subject,
+                unit=sub.unit, city=unit.city if unit else "", year=sub.year, kind=sub.kind,
+                received_at=sub.received_at, decision=sub.decision,
+                reasons=tuple(dict.fromkeys(r["code"] for r in sub.reasons)), stamp=sub.stamp, total=sub.total,
+                superseded=sub.superseded_by_id is not None, lines=tuple(lines[sub.id])))
+        imported = dict(s.execute(sa.select(QuotaChange.quota_id, QuotaChange.new_approved)
+                                  .where(QuotaChange.cause == "import").order_by(QuotaChange.id)).all())
+        increases = dict(s.execute(sa.select(QuotaChange.quota_id, sa.func.count())
+                                   .where(QuotaChange.cause == "increase").group_by(QuotaChange.quota_id)).all())
+        level_order = {"初级": 0, "中级": 1, "高级": 2}
+        quotas = tuple(sorted(
+            (QuotaEntry(q.year, unit, units[unit].city, cert, q.level, q.approved, imported.get(q.id),
+                        increases.get(q.id, 0))
+             for q, unit, cert in s.execute(
+                 sa.select(Quota, Unit.name, Certificate.name).join(Unit, Quota.unit_id == Unit.id)
+                 .join(Certificate, Quota.certificate_id == Certificate.id))),
+            key=lambda q: (q.year, q.city, q.unit, q.certificate, level_order.get(q.level, 9))))
+        events = tuple(EventEntry(e.at, e.actor, e.action, e.subject, e.detail)
+                       for e in s.execute(sa.select(Event).order_by(Event.id)).scalars())
+        return LedgerExport(tuple(units.values()), tuple(submissions), quotas, events)
+
+
+# --- JSON (the outside contract) ------------------------------------------------------
+
+
+def _json_lines(entry: SubmissionEntry) -> list[dict[str, Any]]:
+    if entry.kind == "increase":
+        return [{"certificate": l.certificate, "level": l.level, "approved": l.approved, "requested": l.requested}
+                for l in entry.lines]
+    return [{"certificate": l.certificate, "level": l.level, "count": l.count} for l in entry.lines]
+
+
+def to_json(export: LedgerExport, zone: ZoneInfo = OFFICE_ZONE) -> dict[str, Any]:
+    """Exactly the contract's shape; submissions in order of arrival (superseded ones included)."""
+    return {
+        "submissions": [
+            {"message_id": e.message_id, "unit": e.unit, "kind": e.kind, "year": e.year,
+             "received_at": e.received_at.astimezone(zone).isoformat(), "decision": e.decision,
+             "reasons": list(e.reasons), "stamp": e.stamp, "total": e.total, "lines": _json_lines(e)}
+            for e in export.submissions
+        ],
+        "quotas": [
+            {"year": q.year, "unit": q.unit, "certificate": q.certificate, "level": q.level, "approved": q.approved}
+            for q in export.quotas
+        ],
+    }
+
+
+def write_json(export: LedgerExport, path: Path, zone: ZoneInfo = OFFICE_ZONE) -> None:
+    Path(path).write_text(json.dumps(to_json(export, zone), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
+# --- Excel ------------------------------------------------------------------------------
+
+SUMMARY_HEADERS = ("单位名称", "单位类型", "所属市", "收到表格数", "汇总表状态", "申报人数合计",
+                   "调增申请（通过/收到）", "最后收到时间")
+DETAIL_HEADERS = ("收到时间", "单位名称", "所属市", "表格", "处理结果", "是否已被新表替代", "序号", "证书名称", "级别",
+                  "拟申报人数", "原批准人数", "调增后人数", "问题代码", "邮件编号")
+QUOTA_HEADERS = ("年度", "单位名称", "所属市", "证书名称", "级别", "导入批准人数", "调增次数", "当前批准人数")
+EVENT_HEADERS = ("时间", "操作者", "操作", "对象", "详情")
+CITY_HEADERS = ("单位名称", "表格", "处理结果", "序号", "证书名称", "级别", "拟申报人数", "原批准人数", "调增后人数",
+                "收到时间")
+NOT_RECEIVED = "未收到"
+
+
+def _local(moment: datetime | None, zone: ZoneInfo) -> datetime | None:
+    """Excel has no time zones: show the office's wall-clock time."""
+    return moment.astimezone(zone).replace(tzinfo=None) if moment else None
+
+
+def summary_rows(export: LedgerExport, zone: ZoneInfo = OFFICE_ZONE) -> list[tuple]:
+    """Per unit: what arrived and where its summary stands (the newest summary counts)."""
+    by_unit: dict[str, list[SubmissionEntry]] = defaultdict(list)
+    for entry in export.submissions:
+        by_unit[entry.unit].append(entry)
+    rows = []
+    for unit in export.units:
+        entries = by_unit.get(unit.name, [])
+        summaries = [e for e in entries if e.kind == "summary"]
+        current = next((e for e in reversed(summaries) if not e.superseded and e.decision != "rejected"),
+                       summaries[-1] if summaries else None)
+        increases = [e for e in entries if e.kind == "increase"]
+        rows.append((
+            unit.name, unit.type, unit.city, len(entries),
+            DECISION_LABELS.get(current.decision, current.decision) if current else NOT_RECEIVED,
+            current.total if current and current.decision != "rejected" else None,
+            f"{sum(e.decision == 'accepted' for e in increases)}/{len(increases)}",
+            _local(max((e.received_at for e in entries), default=None), zone),
+        ))
+    return rows
+
+
+def detail_rows(export: LedgerExport, zone: ZoneInfo = OFFICE_ZONE) -> list[tuple]:
+    rows = []
+    for e in export.submissions:
+        common = (_local(e.received_at, zone), e.unit, e.city, KIND_LABELS.get(e.kind, e.kind),
+                  DECISION_LABELS.get(e.decision, e.decision), "是" if e.superseded else "否")
+        tail = (",".join(e.reasons), e.message_id)
+        for line in e.lines or (None,):
+            values = ((line.row, line.certificate, line.level, line.count, line.approved, line.requested)
+                      if line else (None, "（无表格）", "", None, None, None))
+            rows.append(common + values + tail)
+    return rows
+
+
+def quota_rows(export: LedgerExport) -> list[tuple]:
+    return [(q.year, q.unit, q.city, q.certificate, q.level, q.imported, q.increases, q.approved)
+            for q in export.quotas]
+
+
+def event_rows(export: LedgerExport, zone: ZoneInfo = OFFICE_ZONE) -> list[tuple]:
+    return [(_local(e.at, zone), e.actor, e.action, e.subject, json.dumps(e.detail, ensure_ascii=False))
+            for e in export.events]
+
+
+def city_rows(export: LedgerExport, city: str, zone: ZoneInfo = OFFICE_ZONE) -> list[tuple]:
+    """A city's current forms (superseded summaries left out), for the bureau's preliminary review."""
+    rows = []
+    for e in export.submissions:
+        if e.city != city or e.superseded:
+            continue
+        for line in e.lines or (None,):
+            values = ((line.row, line.certificate, line.level, line.count, line.approved, line.requested)
+                      if line else (None, "（无表格）", "", None, None, None))
+            rows.append((e.unit, KIND_LABELS.get(e.kind, e.kind), DECISION_LABELS.get(e.decision, e.decision))
+                        + values + (_local(e.received_at, zone),))
+    return rows
+
+
+def _sheet_title(city: str, taken: set[str]) -> str:
+    title = "".join(ch for ch in city if ch not in '[]:*?/\\')[:31] or "未填城市"
+    while title in taken:
+        title = title[:29] + "_2"
+    return title
+
+
+def _display_width(value: object) -> int:
+    text = value.strftime("%Y-%m-%d %H:%M") if isinstance(value, datetime) else str(value if value is not None else "")
+    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
+
+
+def _fill_sheet(sheet, headers: tuple[str, ...], rows: list[tuple]) -> None:
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    sheet.append(list(headers))
+    for row in rows:
+        sheet.append(list(row))
+    bold, fill = Font(bold=True), PatternFill("solid", fgColor="DDEBF7")
+    for cell in sheet[1]:
+        cell.font, cell.fill = bold, fill
+        cell.alignment = Alignment(horizontal="center", vertical="center")
+    for column in sheet.iter_cols(min_row=2):
+        for cell in column:
+            if isinstance(cell.value, datetime):
+                cell.number_format = "yyyy-mm-dd hh:mm"
+            elif isinstance(cell.value, int) and not isinstance(cell.value, bool):
+                cell.number_format = "0"
+    for index, header in enumerate(headers, start=1):
+        widest = max([_display_width(header)] + [_display_width(r[index - 1]) for r in rows[:2000]])
+        sheet.column_dimensions[get_column_letter(index)].width = min(max(widest + 2, 8), 60)
+    sheet.freeze_panes = "A2"
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{max(len(rows) + 1, 1)}"
+
+
+def write_xlsx(export: LedgerExport, path: Path, zone: ZoneInfo = OFFICE_ZONE) -> list[str]:
+    """Write the workbook; returns its sheet names in order."""
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheets = [("汇总", SUMMARY_HEADERS, summary_rows(export, zone)),
+              ("明细", DETAIL_HEADERS, detail_rows(export, zone)),
+              ("指标", QUOTA_HEADERS, quota_rows(export)),
+              ("事件", EVENT_HEADERS, event_rows(export, zone))]
+    taken = {name for name, *_ in sheets}
+    for city in sorted({u.city for u in export.units if u.city}):
+        title = _sheet_title(city, taken)
+        taken.add(title)
+        sheets.append((title, CITY_HEADERS, city_rows(export, city, zone)))
+    workbook.remove(workbook.active)
+    for title, headers, rows in sheets:
+        _fill_sheet(workbook.create_sheet(title), headers, rows)
+    workbook.save(path)
+    return [title for title, *_ in sheets]

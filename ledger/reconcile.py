@@ -1,0 +1,179 @@
+"""Reconciliation rules: a form, the subject's claim and the ledger state in, reasons out.
+
+Pure functions, no session, no I/O. Every reason says where (row = the form's 序号,
+column = the header text) and what (value read, value expected), because the reply
+tells the school exactly what to fix.
+
+A line the reader was not sure of (``confident=False``) is never judged on its
+values: it gets ``ocr.low_confidence`` (a human look) instead of a guessed rejection.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+
+from config.profile import FormRule
+from ledger.decision import Claim, Decision, Reason, ReasonCode
+from ledger.state import LedgerState
+from parsers.model import LEVELS, Form, IncreaseForm, IncreaseLine, SummaryForm, SummaryLine
+
+# Header texts used in reasons when the caller passes none (the Anhui 2025 notice's forms).
+DEFAULT_COLUMNS: dict[str, dict[str, str]] = {
+    "summary": {"certificate": "职业技能等级证书", "level": "级别", "count": "拟申报人数"},
+    "increase": {"certificate": "证书名称", "level": "证书级别", "approved": "原批准人数",
+                 "requested": "调增后人数"},
+}
+UNIT_COLUMN = "学校名称（校章）"
+TOTAL_COLUMN = "合计"
+STAMP_COLUMN = "校章"
+
+
+def columns_for(rule: FormRule) -> dict[str, str]:
+    """The header text naming each field on a profile's form (its first listed name)."""
+    return {field: names[0] for field, names in rule.columns.items() if names}
+
+
+def normalise_name(name: str) -> str:
+    """Compare names as printed: full-width/half-width and spaces do not matter."""
+    return "".join(unicodedata.normalize("NFKC", name).split())
+
+
+def check_form(form: Form, claim: Claim, state: LedgerState, *, page: int | None = None,
+               attachment: str = "", columns: Mapping[str, str] | None = None) -> list[Reason]:
+    """Every problem of one form, in the order a reader meets them (header, rows, total)."""
+    cols = {**DEFAULT_COLUMNS[form.kind], **(columns or {})}
+
+    def reason(code: ReasonCode, detail: str, **where) -> Reason:
+        return Reason(code, detail=detail, attachment=attachment, page=page, **where)
+
+    reasons = list(_check_header(form, claim, state, reason))
+    if isinstance(form, SummaryForm):
+        reasons += _check_summary(form, state, cols, reason)
+    else:
+        reasons += _check_increase(form, claim, state, cols, reason)
+    return reasons
+
+
+def reconcile(forms: Sequence[tuple[Form, str, int | None]], claim: Claim, state: LedgerState,
+              columns: Mapping[str, str] | None = None) -> Decision:
+    """The decision over all forms of one message: ``(form, attachment name, page)`` each."""
+    reasons = [r for form, attachment, page in forms
+               for r in check_form(form, claim, state, page=page, attachment=attachment, columns=columns)]
+    return Decision.from_reasons(reasons)
+
+
+def _check_header(form: Form, claim: Claim, state: LedgerState, reason) -> Iterable[Reason]:
+    if not form.stamp:
+        yield reason(ReasonCode.FORM_STAMP_MISSING, "表格未加盖学校公章（或未能识别到公章）",
+                     column=STAMP_COLUMN, expected="加盖学校公章")
+    if not form.unit_confident:
+        yield reason(ReasonCode.OCR_LOW_CONFIDENCE, "表头的单位名称未能清晰识别，将由工作人员核对",
+                     column=UNIT_COLUMN, value=form.unit, expected=claim.unit)
+        return
+    unit = state.unit(claim.unit)
+    accepted = {normalise_name(n) for n in (claim.unit, *(unit.aliases if unit else ()))}
+    if normalise_name(form.unit) not in accepted:
+        yield reason(ReasonCode.FORM_UNIT_MISMATCH,
+                     f"表格填写的单位名称“{form.unit or '（空白）'}”与邮件主题中的单位“{claim.unit}”不一致",
+                     column=UNIT_COLUMN, value=form.unit, expected=claim.unit)
+
+
+def _check_line_identity(line: SummaryLine | IncreaseLine, state: LedgerState, cols, reason) -> list[Reason]:
+    """The certificate is in the catalogue, with a level it offers."""
+    certificate = state.certificate(line.certificate) if line.certificate_matched else None
+    if certificate is None:
+        read = line.certificate_read or line.certificate
+        return [reason(ReasonCode.CERT_UNKNOWN, f"证书“{read}”不在本年度试点证书目录中，请按目录填写证书全称",
+                       row=line.row, column=cols["certificate"], value=read)]
+    offered = [lv for lv in LEVELS if lv in certificate.levels] if certificate.levels else list(LEVELS)
+    if line.level not in offered:
+        return [reason(ReasonCode.CERT_LEVEL_INVALID,
+                       f"证书“{certificate.name}”没有“{line.level or '（空白）'}”这一级别，可选：{'、'.join(offered)}",
+                       row=line.row, column=cols["level"], value=line.level, expected="、".join(offered))]
+    return []
+
+
+def _low_confidence(line: SummaryLine | IncreaseLine, reason) -> Reason:
+    return reason(ReasonCode.OCR_LOW_CONFIDENCE, f"第{line.row}行未能清晰识别，将由工作人员核对原件", row=line.row)
+
+
+def _duplicates(lines: Sequence[SummaryLine | IncreaseLine], cols, reason) -> list[Reason]:
+    first_row: dict[tuple[str, str], int] = {}
+    found = []
+    for line in lines:
+        key = (line.certificate, line.level)
+        if key in first_row:
+            found.append(reason(
+                ReasonCode.FORM_TOTAL_MISMATCH,
+                f"第{line.row}行与第{first_row[key]}行是同一证书同一级别，请合并为一行",
+                row=line.row, column=cols["certificate"], value=f"{line.certificate} {line.level}",
+                expected=f"与第{first_row[key]}行合并"))
+        else:
+            first_row[key] = line.row
+    return found
+
+
+def _check_summary(form: SummaryForm, state: LedgerState, cols, reason) -> list[Reason]:
+    reasons: list[Reason] = []
+    confident_lines = []
+    for line in form.lines:
+        if not line.confident:
+            reasons.append(_low_confidence(line, reason))
+            continue
+        confident_lines.append(line)
+        reasons += _check_line_identity(line, state, cols, reason)
+        if line.count is None or line.count <= 0:
+            reasons.append(reason(ReasonCode.FORM_TOTAL_MISMATCH,
+                                  f"第{line.row}行的{cols['count']}应为正整数",
+                                  row=line.row, column=cols["count"],
+                                  value="" if line.count is None else str(line.count), expected="正整数"))
+    reasons += _duplicates(confident_lines, cols, reason)
+    if not form.total_confident:
+        reasons.append(reason(ReasonCode.OCR_LOW_CONFIDENCE, "合计行未能清晰识别，将由工作人员核对",
+                              column=TOTAL_COLUMN, value="" if form.total is None else str(form.total)))
+    elif len(confident_lines) == len(form.lines) and all(line.count is not None for line in form.lines):
+        expected = sum(line.count for line in form.lines)
+        if form.total != expected:
+            detail = (f"未填写合计，各行{cols['count']}之和为{expected}" if form.total is None else
+                      f"合计填写为{form.total}，但各行{cols['count']}之和为{expected}")
+            reasons.append(reason(ReasonCode.FORM_TOTAL_MISMATCH, detail, column=TOTAL_COLUMN,
+                                  value="" if form.total is None else str(form.total), expected=str(expected)))
+    return reasons
+
+
+def _check_increase(form: IncreaseForm, claim: Claim, state: LedgerState, cols, reason) -> list[Reason]:
+    reasons: list[Reason] = []
+    confident_lines = []
+    for line in form.lines:
+        if not line.confident:
+            reasons.append(_low_confidence(line, reason))
+            continue
+        confident_lines.append(line)
+        identity = _check_line_identity(line, state, cols, reason)
+        reasons += identity
+        if identity:
+            continue  # no quota can exist for a certificate or level outside the catalogue
+        approved = state.quotas.get((claim.year, claim.unit, line.certificate, line.level))
+        if approved is None:
+            reasons.append(reason(
+                ReasonCode.QUOTA_NOT_APPROVED,
+                f"贵单位{claim.year}年没有“{line.certificate}（{line.level}）”的已批准指标，不能申请调增",
+                row=line.row, column=cols["certificate"], value=f"{line.certificate} {line.level}"))
+            continue
+        if line.approved != approved:
+            reasons.append(reason(
+                ReasonCode.QUOTA_ORIGINAL_MISMATCH,
+                f"{cols['approved']}应为已批准的{approved}人，表中填写为{_shown(line.approved)}",
+                row=line.row, column=cols["approved"], value=_shown(line.approved, ""), expected=str(approved)))
+        if line.requested is None or line.requested <= approved:
+            reasons.append(reason(
+                ReasonCode.QUOTA_NOT_INCREASE,
+                f"{cols['requested']}须大于已批准的{approved}人（只受理调增），表中填写为{_shown(line.requested)}",
+                row=line.row, column=cols["requested"], value=_shown(line.requested, ""),
+                expected=f"大于{approved}"))
+    return reasons + _duplicates(confident_lines, cols, reason)
+
+
+def _shown(value: int | None, empty: str = "空白") -> str:
+    return empty if value is None else str(value)

@@ -1,0 +1,70 @@
+"""``intake review serve`` and ``intake staff add NAME``: the review page's commands."""
+
+from __future__ import annotations
+
+import click
+
+from config.profile import ProfileError, load_profile
+from config.settings import SettingsError, load_settings
+
+
+def _settings():
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        raise click.ClickException(f"{exc}\nFix the variable (or the settings file) and start again.")
+
+
+def _engine(settings):
+    from ledger import db
+
+    try:
+        engine = db.connect(settings.database_url)
+        db.migrate(engine)
+    except db.DatabaseError as exc:
+        raise click.ClickException(str(exc))
+    return engine
+
+
+def register(cli: click.Group) -> None:
+    @cli.group()
+    def review() -> None:
+        """The staff review web page."""
+
+    @review.command()
+    @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+    @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+    @click.option("--secure-cookies", is_flag=True, help="Mark the session cookie Secure (behind HTTPS).")
+    def serve(host: str, port: int, secure_cookies: bool) -> None:
+        """Serve the review page (put it behind HTTPS when it leaves this machine)."""
+        import uvicorn
+
+        from ledger.web.app import create_app
+
+        settings = _settings()
+        try:
+            profile = load_profile(settings.profile, settings.profile_dir)
+        except ProfileError as exc:
+            raise click.ClickException(str(exc))
+        app = create_app(settings, profile=profile, engine=_engine(settings), secure_cookies=secure_cookies)
+        click.echo(f"审核页面：http://{host}:{port}/  （Ctrl+C 停止）")
+        uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)
+
+    @cli.group()
+    def staff() -> None:
+        """Staff accounts of the review page."""
+
+    @staff.command("add")
+    @click.argument("name")
+    @click.password_option("--password", prompt="密码", confirmation_prompt="再次输入密码",
+                           help="Read from a prompt when not given.")
+    def add(name: str, password: str) -> None:
+        """Create the account NAME, or set its new password (its open sessions end)."""
+        from ledger.web.auth import StaffError, add_staff
+
+        engine = _engine(_settings())
+        try:
+            member = add_staff(engine, name, password)
+        except StaffError as exc:
+            raise click.ClickException(str(exc))
+        click.echo(f"已保存工作人员账号：{member.name}")

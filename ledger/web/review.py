@@ -1,0 +1,276 @@
+"""What staff do to a submission: correct a value read from the form, then accept or reject.
+
+Both are one transaction each. A correction re-runs ``ledger.reconcile.check_form`` on the
+corrected form and stores the new reasons; the decision stays ``review`` until staff
+decide. A decision (only from ``review``, checked under a row lock, so a double click or
+two staff at once cannot decide twice) updates the submission(s) of the message, applies
+an accepted increase through the store's own code path, writes the events, and queues
+exactly one follow-up reply in the outbox, which the worker sends.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from config.profile import Profile
+from intake import originals, replies
+from intake.message import decode
+from ledger.decision import Claim, Decision, Outcome, Reason
+from ledger.models import Event, Message, QuotaChange, Reply, Submission, SubmissionLine, utcnow
+from ledger.reconcile import check_form, columns_for
+from ledger.state import LedgerState
+from ledger.store import QUEUED, WORKER, StaleDecision, Store, reason_from_json, reason_to_json
+from ledger.web.labels import FIELDS, FORM_CODES
+from ledger.web.models import StaffCorrection
+from parsers.catalog import match_certificate
+from parsers.model import IncreaseForm, IncreaseLine, SummaryForm, SummaryLine
+
+NUMBER_FIELDS = {"summary": ("count",), "increase": ("approved", "requested")}
+TEXT_FIELDS = ("certificate", "level")
+MAX_COUNT = 100_000
+
+
+class ReviewError(Exception):
+    """Staff asked for something the ledger refuses; the message (Chinese) says what to do."""
+
+
+@dataclass(frozen=True)
+class CellChange:
+    line_id: int | None  # None: the form's 合计
+    field: str
+    value: str  # as typed
+
+
+@dataclass(frozen=True)
+class DecisionResult:
+    outcome: str
+    reply_message_id: str
+    to_addr: str
+    quota_changes: tuple[tuple[str, str, int, int], ...]
+
+
+# --- forms from the ledger --------------------------------------------------------------
+
+
+def form_of(submission: Submission, lines: list[SubmissionLine], state: LedgerState) -> SummaryForm | IncreaseForm:
+    """The form as the ledger holds it now (corrections applied), for the rules and the reply."""
+    def matched(name: str) -> bool:
+        return state.certificate(name) is not None
+
+    ordered = sorted(lines, key=lambda l: l.position)
+    if submission.kind == "increase":
+        return IncreaseForm(
+            unit=submission.form_unit, stamp=submission.stamp,
+            lines=tuple(IncreaseLine(row=l.row, certificate=l.certificate, level=l.level, approved=l.approved,
+                                     requested=l.requested, confident=l.confident, certificate_read=l.certificate,
+                                     certificate_matched=matched(l.certificate)) for l in ordered))
+    return SummaryForm(
+        unit=submission.form_unit, stamp=submission.stamp, total=submission.total,
+        lines=tuple(SummaryLine(row=l.row, certificate=l.certificate, level=l.level, count=l.count,
+                                confident=l.confident, certificate_read=l.certificate,
+                                certificate_matched=matched(l.certificate)) for l in ordered))
+
+
+def claim_of(submission: Submission) -> Claim:
+    return Claim(unit=submission.unit, year=submission.year, kind=submission.claimed_kind or submission.kind)
+
+
+def recheck(submission: Submission, form, profile: Profile, state: LedgerState) -> list[Reason]:
+    """The message-level reasons kept, the form's reasons computed again on the corrected form."""
+    old = [reason_from_json(r) for r in submission.reasons]
+    kept = [r for r in old if r.code not in FORM_CODES]
+    where = next((r for r in old if r.code in FORM_CODES and r.attachment), None)
+    try:
+        columns = columns_for(profile.form(form.kind))
+    except KeyError:
+        columns = None
+    fresh = check_form(form, claim_of(submission), state, page=where.page if where else None,
+                       attachment=where.attachment if where else "", columns=columns)
+    return kept + fresh
+
+
+# --- corrections ------------------------------------------------------------------------
+
+
+def _parse(field: str, kind: str, text: str, state: LedgerState) -> int | str:
+    text = text.strip()
+    if field in NUMBER_FIELDS.get(kind, ()) or field == "total":
+        digits = text.translate(str.maketrans("０１２３４５６７８９", "0123456789"))
+        if not digits.isdigit() or int(digits) > MAX_COUNT:
+            raise ReviewError(f"“{FIELDS[field]}”应填写 0 到 {MAX_COUNT} 之间的整数，您填写的是“{text}”。")
+        return int(digits)
+    if field == "certificate":
+        if not text:
+            raise ReviewError("证书名称不能为空。")
+        match = match_certificate(text, state.certificates)
+        return match.name if match.name and match.confident else text
+    if field == "level":
+        if not text:
+            raise ReviewError("级别不能为空（初级、中级或高级）。")
+        return text
+    raise ReviewError(f"不能更正“{field}”这一项。")
+
+
+def correct(engine: sa.Engine, profile: Profile, submission_id: int, changes: list[CellChange], *,
+            staff: str, state: LedgerState) -> list[Reason]:
+    """Apply staff corrections; returns the reasons after the rules ran on the corrected form.
+
+    ``state`` is a fresh ``Store.snapshot()``. Unchanged values are skipped; nothing changed
+    raises ``ReviewError``. Lines staff corrected count as checked (``confident``).
+    """
+    with Session(engine, expire_on_commit=False) as s, s.begin():
+        submission = _submission(s, submission_id, lock=True)
+        if submission.decision != str(Outcome.REVIEW):
+            raise ReviewError("只有“待审核”的提交可以更正数值；该提交已作出决定。")
+        lines = {l.id: l for l in s.execute(sa.select(SubmissionLine).where(
+            SubmissionLine.submission_id == submission_id)).scalars()}
+        recorded = []
+        for change in changes:
+            if change.line_id is None:
+                if change.field != "total" or submission.kind != "summary":
+                    raise ReviewError("只有申报汇总表有“合计”一项。")
+                target, old = submission, submission.total
+            else:
+                target = lines.get(change.line_id)
+                if target is None:
+                    raise ReviewError(f"该提交中没有编号为 {change.line_id} 的行，请刷新页面后重试。")
+                if change.field not in (*TEXT_FIELDS, *NUMBER_FIELDS[submission.kind]):
+                    raise ReviewError(f"不能更正“{change.field}”这一项。")
+                old = getattr(target, change.field)
+            new = _parse(change.field, submission.kind, change.value, state)
+            if new == old:
+                continue
+            setattr(target, change.field, new)
+            if change.line_id is not None:
+                target.confident = True
+            recorded.append({"line": change.line_id, "row": getattr(target, "row", None), "field": change.field,
+                             "old": "" if old is None else str(old), "new": str(new)})
+            s.add(StaffCorrection(submission_id=submission_id, line_id=change.line_id, field=change.field,
+                                  old_value="" if old is None else str(old), new_value=str(new), staff=staff,
+                                  at=utcnow()))
+        if not recorded:
+            raise ReviewError("没有需要保存的更改：填写的数值与原值相同。")
+        s.flush()
+        form = form_of(submission, list(lines.values()), state)
+        reasons = recheck(submission, form, profile, state)
+        submission.reasons = [reason_to_json(r) for r in reasons]
+        s.add(Event(actor=f"staff:{staff}", action="staff.corrected", subject=f"submission:{submission_id}",
+                    detail={"changes": recorded, "reasons": list(dict.fromkeys(str(r.code) for r in reasons))},
+                    at=utcnow()))
+        return reasons
+
+
+# --- decisions --------------------------------------------------------------------------
+
+
+def _submission(s: Session, submission_id: int, *, lock: bool = False) -> Submission:
+    query = sa.select(Submission).where(Submission.id == submission_id)
+    row = s.execute(query.with_for_update() if lock else query).scalar_one_or_none()
+    if row is None:
+        raise ReviewError(f"台账中没有编号为 {submission_id} 的提交。")
+    return row
+
+
+def staff_templates(outcome: Outcome, staff_note: str, base: replies.Templates | None = None) -> replies.Templates:
+    """The reply wording with the outcome sentence saying staff decided, and why."""
+    t = base or replies.load_templates()
+    note = " ".join(staff_note.split())
+    phrases = dict(t.phrases)
+    if outcome == Outcome.ACCEPTED:
+        for key in ("outcome.accepted", "outcome.accepted.summary", "outcome.accepted.increase"):
+            phrases[key] = "经工作人员人工审核，" + phrases[key] + (f"审核意见：{note}" if note else "")
+    else:
+        phrases["outcome.rejected"] = ("经工作人员人工审核，本次提交未能受理。" + (f"审核意见：{note}。" if note else "")
+                                       + "请按说明修改后，使用规定的邮件主题、附上完整材料重新发送。")
+    return dataclasses.replace(t, phrases=phrases)
+
+
+def decide(engine: sa.Engine, profile: Profile, submission_id: int, outcome: str, *, staff: str, note: str,
+           from_addr: str, now: datetime | None = None) -> DecisionResult:
+    """Accept or reject a ``review`` submission; queue one follow-up reply to the school."""
+    outcome = Outcome(outcome)
+    if outcome == Outcome.REVIEW:
+        raise ReviewError("请选择“通过”或“退回”。")
+    note = note.strip()
+    if outcome == Outcome.REJECTED and not note:
+        raise ReviewError("退回时请填写退回理由，学校将在回复邮件中看到它。")
+    now = now or utcnow()
+    store = Store(engine, profile)
+    state = store.snapshot()
+
+    # Everything the reply needs is read and rendered before the transaction (as the
+    # worker does), so the outbox row holds fixed bytes.
+    with Session(engine) as s:
+        submission = _submission(s, submission_id)
+        message = s.get(Message, submission.message_pk)
+        lines = list(s.execute(sa.select(SubmissionLine).where(SubmissionLine.submission_id == submission_id)).scalars())
+        first_reply_to = s.execute(sa.select(Reply.to_addr).where(Reply.message_pk == message.id)
+                                   .order_by(Reply.id).limit(1)).scalar_one_or_none()
+        has_form = bool(lines or submission.form_unit)
+        form = form_of(submission, lines, state)
+        reasons = (recheck(submission, form, profile, state) if has_form
+                   else [reason_from_json(r) for r in submission.reasons])
+        claim = claim_of(submission)
+        expected_decision = submission.decision
+    if expected_decision != str(Outcome.REVIEW):
+        raise ReviewError("该提交已不是“待审核”状态，不能重复决定。请刷新页面查看结果。")
+    envelope = decode(originals.load(message.original_path), message.received_at)
+    to_addr = first_reply_to or envelope.reply_to or envelope.sender
+    changes = tuple((l.certificate, l.level, l.approved, l.requested) for l in form.lines) \
+        if outcome == Outcome.ACCEPTED and isinstance(form, IncreaseForm) else ()
+    if any(old is None or new is None for _c, _l, old, new in changes):
+        raise ReviewError("调增申请中有未填写的原批准人数或调增后人数，请先更正后再通过。")
+    decision = Decision(outcome, () if outcome == Outcome.ACCEPTED else tuple(reasons))
+    reply_id = replies.new_reply_message_id(profile)
+    raw = replies.build_reply(
+        envelope=envelope, decision=decision, claim=claim, forms=[form] if has_form else [], profile=profile, from_addr=from_addr,
+        to_addr=to_addr, reply_message_id=reply_id, now=now, quota_changes=list(changes),
+        templates=staff_templates(outcome, note))
+
+    actor = f"staff:{staff}"
+    with Session(engine, expire_on_commit=False) as s, s.begin():
+        locked = s.execute(sa.select(Message).where(Message.id == message.id).with_for_update()).scalar_one()
+        submission = _submission(s, submission_id, lock=True)
+        if submission.decision != str(Outcome.REVIEW):
+            raise ReviewError("该提交刚刚已由其他工作人员作出决定，未重复发送回复。请刷新页面查看结果。")
+        submission.decision = str(outcome)
+        submission.reasons = [reason_to_json(r) for r in decision.reasons]
+        locked.outcome = str(outcome)
+        locked.reasons = submission.reasons
+        locked.updated_at = now
+        if outcome == Outcome.REJECTED:
+            _restore_superseded(s, submission, actor)
+        if changes:
+            # The store's own path for an accepted increase (row locks, quota change rows,
+            # events); it raises StaleDecision when the quoted number is no longer current.
+            try:
+                store._apply_increase(s, claim, submission, form, now)
+            except StaleDecision as exc:
+                raise ReviewError("原批准人数与台账中当前的批准人数不一致（可能刚被另一份调增申请修改），"
+                                  "未作任何更改。请核对后更正“原批准人数”，或退回。") from exc
+            s.flush()
+            # The store writes the worker as the actor; the quota history must name the staff member.
+            for change in s.execute(sa.select(QuotaChange).where(QuotaChange.submission_id == submission.id,
+                                                                 QuotaChange.actor == WORKER)).scalars():
+                change.actor = actor
+        s.add(Event(actor=actor, action="staff.decided", subject=f"submission:{submission_id}", at=now, detail={
+            "outcome": str(outcome), "note": note, "reasons": decision.codes, "message": message.id,
+            "quota_changes": [list(c) for c in changes]}))
+        s.add(Reply(message_pk=message.id, to_addr=to_addr, reply_message_id=reply_id, raw=raw, status=QUEUED,
+                    attempts=0, next_attempt_at=now, last_error="", created_at=now))
+        s.add(Event(actor=actor, action="reply.queued", subject=f"message:{message.id}", at=now,
+                    detail={"to": to_addr, "reply_message_id": reply_id, "follow_up": True}))
+    return DecisionResult(str(outcome), reply_id, to_addr, changes)
+
+
+def _restore_superseded(s: Session, rejected: Submission, actor: str) -> None:
+    """A summary staff reject no longer counts: the one it had superseded counts again."""
+    for older in s.execute(sa.select(Submission).where(Submission.superseded_by_id == rejected.id)).scalars():
+        older.superseded_by_id = None
+        s.add(Event(actor=actor, action="submission.restored", subject=f"submission:{older.id}", at=utcnow(),
+                    detail={"because_rejected": rejected.id}))

@@ -1,0 +1,406 @@
+"""One raster page in, one ``PageScan`` out: the OCR pipeline, stage by stage.
+
+    upright (scale, quarter turn, deskew, unwarp) → seals found and lifted off
+    → table grid → each cell cut into text lines (empty cells by ink)
+    → header read first (to know which columns hold numbers, and which way is up)
+    → all lines read by every engine in one batch each → cross-check → PageScan
+
+Confidence is the point: a number is confident only when two engines read the same
+digits with high scores. Where the engines differ the cell says so (``agreed=False``)
+and its confidence drops, so the form reader sends the page to a human.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Sequence
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from ocr.engines import (
+    Engine,
+    LineImage,
+    LineText,
+    RapidEngine,
+    TesseractEngine,
+    default_engines,
+    normalise_digits,
+)
+from ocr.errors import ImageTooLarge, OCRError
+from ocr.geometry import Upright, gray_of, make_upright, page_mask, rotate_quarter, to_array
+from ocr.grid import TableLines, binarize, find_table
+from ocr.model import Cell, Grid, PageScan, Seal, TextLine
+from ocr.seal import find_seals, remove_seals
+
+MAX_PIXELS = 120_000_000  # the document reader enforces its own, lower limits first
+DISAGREEMENT_CAP = 0.3  # confidence of a cell the engines read differently
+NOT_A_NUMBER_CAP = 0.3  # a number column cell that holds more than digits
+HEADER_ROWS_SEARCHED = 3
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    upright: Upright
+    gray: np.ndarray  # seals lifted off, ruling lines kept
+    seals: tuple[Seal, ...]
+    table: TableLines | None
+    notes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _CellLines:
+    row: int
+    col: int
+    row_span: int
+    col_span: int
+    bbox: tuple[int, int, int, int]
+    lines: tuple[np.ndarray, ...]  # gray crops, one per text line; () when the cell has no ink
+
+
+def scan_page(
+    image: Image.Image,
+    *,
+    numeric_headers: Sequence[str] = ("人数",),
+    engines: Sequence[Engine] | None = None,
+) -> PageScan:
+    """Read one page image: its table cell by cell, the lines around it, its seals."""
+    if image.width * image.height > MAX_PIXELS:
+        raise ImageTooLarge(f"page image is {image.width}x{image.height} px, more than {MAX_PIXELS} px")
+    engines = tuple(engines) if engines is not None else default_engines()
+    if not engines:
+        raise OCRError("scan_page needs at least one engine")
+    prep = _prepare(make_upright(to_array(image)))
+    if _upside_down(prep, engines):
+        turned = prep.upright
+        prep = _prepare(Upright(rotate_quarter(turned.pixels, 180), (turned.rotation + 180) % 360,
+                                turned.skew, turned.warped, turned.scale))
+    return _read(prep, numeric_headers, engines)
+
+
+def upright_image(image: Image.Image) -> Image.Image:
+    """The page as ``scan_page`` sees it before the 180° check (for drawing outlines on)."""
+    return Image.fromarray(make_upright(to_array(image)).pixels)
+
+
+# ----------------------------------------------------------------------------- stages
+
+
+def _prepare(up: Upright) -> _Prepared:
+    seals = find_seals(up.pixels)
+    gray, seal_notes = remove_seals(up.pixels, seals)
+    table = find_table(gray, page_mask(gray))
+    notes = []
+    if up.rotation:
+        notes.append(f"page turned {up.rotation}°")
+    if abs(up.skew) >= 0.1:
+        notes.append(f"deskewed {up.skew:+.1f}°")
+    if up.warped:
+        notes.append("perspective corrected")
+    if seals:
+        notes.append(f"{len(seals)} seal(s) found ({', '.join(s.colour for s in seals)})")
+    if table is None:
+        notes.append("no ruled table found")
+    return _Prepared(up, gray, tuple(seals), table, tuple(notes + seal_notes))
+
+
+def _cell_lines(prep: _Prepared) -> list[_CellLines]:
+    """Cut every cell into text-line crops by its ink; ruling lines are painted out first."""
+    table = prep.table
+    assert table is not None
+    rules = cv2.dilate(table.rules, np.ones((5, 5), np.uint8))
+    clean = prep.gray.copy()
+    clean[rules > 0] = 255
+    ink = binarize(clean)
+    ink[rules > 0] = 0
+    out = []
+    for cb in table.cells:
+        x0, y0, x1, y1 = cb.bbox
+        inset = max(4, min(x1 - x0, y1 - y0) // 20)
+        box = (x0 + inset, y0 + inset, x1 - inset, y1 - inset)
+        lines = _split_lines(ink[box[1]:box[3], box[0]:box[2]], clean[box[1]:box[3], box[0]:box[2]])
+        out.append(_CellLines(cb.row, cb.col, cb.row_span, cb.col_span, cb.bbox, tuple(lines)))
+    return out
+
+
+def _split_lines(ink: np.ndarray, gray: np.ndarray) -> list[np.ndarray]:
+    """Text lines of one cell by the horizontal ink profile; [] for an empty cell."""
+    if ink.size == 0:
+        return []
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    keep = np.zeros(n, bool)
+    H, W = ink.shape
+    min_h = max(3, H // 25)
+    for i in range(1, n):
+        x, y, w, h, area = (int(v) for v in stats[i, :5])
+        if area < 12 or (h < min_h and w < min_h):
+            continue  # specks and JPEG dust are not ink
+        touches = x == 0 or y == 0 or x + w == W or y + h == H
+        if touches and (w <= max(6, H // 12) and h >= H * 0.5 or h <= max(6, H // 12) and w >= W * 0.5):
+            continue  # what is left of a ruling line along the cell's edge
+        keep[i] = True
+    solid = keep[labels]
+    if solid.sum() < 30:
+        return []
+    rows = solid.any(axis=1)
+    bands = []
+    y = 0
+    while y < len(rows):
+        if rows[y]:
+            start = y
+            while y < len(rows) and rows[y]:
+                y += 1
+            bands.append([start, y])
+        y += 1
+    # Merge bands split inside a line (a character's parts), drop slivers.
+    tallest = max(b - a for a, b in bands)
+    merged: list[list[int]] = []
+    for a, b in bands:
+        if merged and a - merged[-1][1] < tallest * 0.35 and (b - a < tallest * 0.6 or merged[-1][1] - merged[-1][0] < tallest * 0.6):
+            merged[-1][1] = b
+        else:
+            merged.append([a, b])
+    crops = []
+    for a, b in merged:
+        if b - a < tallest * 0.3:
+            continue
+        cols = solid[a:b].any(axis=0)
+        xs = np.flatnonzero(cols)
+        pad = max(4, (b - a) // 4)
+        ya, yb = max(0, a - pad), min(gray.shape[0], b + pad)
+        xa, xb = max(0, xs[0] - pad), min(gray.shape[1], xs[-1] + 1 + pad)
+        crops.append(gray[ya:yb, xa:xb])
+    return crops
+
+
+def _text_lines(ink: np.ndarray, gray: np.ndarray) -> list[tuple[tuple[int, int, int, int], np.ndarray]]:
+    """Text lines of a free region: ink bands, each cut where a wide gap separates phrases."""
+    out = []
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    big = np.zeros(n, bool)
+    for i in range(1, n):
+        w, h, area = stats[i, cv2.CC_STAT_WIDTH], stats[i, cv2.CC_STAT_HEIGHT], stats[i, cv2.CC_STAT_AREA]
+        big[i] = area >= 20 and max(w, h) >= 8 and h < ink.shape[0] * 0.5
+    solid = big[labels]
+    rows = solid.any(axis=1)
+    y = 0
+    while y < len(rows):
+        if not rows[y]:
+            y += 1
+            continue
+        a = y
+        while y < len(rows) and (rows[y] or (y + 6 < len(rows) and rows[y:y + 6].any())):
+            y += 1
+        b = y
+        if b - a < 12:
+            continue
+        cols = np.flatnonzero(solid[a:b].any(axis=0))
+        if cols.size == 0:
+            continue
+        gap = max(60, 3 * (b - a))
+        starts = [cols[0]]
+        ends = []
+        for p, q in zip(cols[:-1], cols[1:]):
+            if q - p > gap:
+                ends.append(p + 1)
+                starts.append(q)
+        ends.append(cols[-1] + 1)
+        pad = max(4, (b - a) // 4)
+        for xa, xb in zip(starts, ends):
+            ya, yb = max(0, a - pad), min(gray.shape[0], b + pad)
+            xa2, xb2 = max(0, xa - pad), min(gray.shape[1], xb + pad)
+            out.append(((xa2, ya, xb2, yb), gray[ya:yb, xa2:xb2]))
+    return out
+
+
+def _upside_down(prep: _Prepared, engines: Sequence[Engine]) -> bool:
+    """Ask the text-direction classifier about the widest cell lines (OSD if RapidOCR is missing)."""
+    rapid = next((e for e in engines if isinstance(e, RapidEngine)), None)
+    if prep.table is None:
+        return False
+    cells = [c for c in _cell_lines(prep) if c.lines]
+    cells.sort(key=lambda c: -sum(ln.size for ln in c.lines))
+    sample = [ln for c in cells[:8] for ln in c.lines[:1]]
+    if not sample:
+        return False
+    if rapid is not None:
+        return rapid.upside_down([LineImage(s) for s in sample]) > 0.5
+    tess = next((e for e in engines if isinstance(e, TesseractEngine)), None)
+    if tess is None:
+        return False
+    osd = tess.orientation(prep.upright.pixels[::2, ::2])
+    return osd is not None and osd[0] == 180 and osd[1] >= 2.0
+
+
+def _read(prep: _Prepared, numeric_headers: Sequence[str], engines: Sequence[Engine]) -> PageScan:
+    primary = engines[0]
+    height, width = prep.gray.shape
+    grid = None
+    regions: list[tuple[int, int]] = [(0, height)]
+    cells: list[_CellLines] = []
+    if prep.table is not None:
+        cells = _cell_lines(prep)
+        x0, y0, x1, y1 = prep.table.bbox
+        regions = [(0, max(0, y0 - 2)), (min(height, y1 + 2), height)]
+    header, numeric_cols, header_reads = _numeric_columns(cells, numeric_headers, primary)
+
+    # Free text (title, unit line, contact, date): lines found by ink, like cell lines.
+    found: list[tuple[int, int, int, int]] = []
+    region_crops: list[np.ndarray] = []
+    ink = binarize(prep.gray)
+    ink = cv2.bitwise_and(ink, page_mask(prep.gray))
+    if prep.table is not None:
+        ink[cv2.dilate(prep.table.rules, np.ones((5, 5), np.uint8)) > 0] = 0
+    for top, bottom in regions:
+        if bottom - top < 20:
+            continue
+        for (bx0, by0, bx1, by1), crop in _text_lines(ink[top:bottom], prep.gray[top:bottom]):
+            found.append((bx0, by0 + top, bx1, by1 + top))
+            region_crops.append(crop)
+
+    # Every line image of the page, read by every engine: one batch per engine.
+    line_images: list[LineImage] = []
+    owners: list[tuple[str, int]] = []
+    known: dict[int, LineText] = {}
+    for i, c in enumerate(cells):
+        for j, crop in enumerate(c.lines):
+            if (i, j) in header_reads:
+                known[len(line_images)] = header_reads[(i, j)]
+            line_images.append(LineImage(crop, digits=c.col in numeric_cols and c.row > header))
+            owners.append(("cell", i))
+    for j, crop in enumerate(region_crops):
+        line_images.append(LineImage(crop))
+        owners.append(("region", j))
+    readings = _read_all(engines, line_images, known)
+
+    per_cell: list[list[list[LineText]]] = [[[] for _ in engines] for _ in cells]
+    per_region: list[list[LineText]] = [[] for _ in found]
+    for k, (what, idx) in enumerate(owners):
+        if what == "cell":
+            for e in range(len(engines)):
+                per_cell[idx][e].append(readings[e][k])
+        else:
+            per_region[idx] = [readings[e][k] for e in range(len(engines))]
+
+    if prep.table is not None:
+        out_cells = []
+        for c, reads in zip(cells, per_cell):
+            numeric = c.col in numeric_cols and c.row > header
+            out_cells.append(_combine_cell(c, reads, numeric))
+        tb = prep.table
+        grid = Grid(n_rows=tb.n_rows, n_cols=tb.n_cols, cells=tuple(out_cells), bbox=tuple(float(v) for v in tb.bbox))
+
+    lines = [_combine_line(bbox, reads) for bbox, reads in zip(found, per_region)]
+    lines = [ln for ln in lines if ln.text]
+    lines.sort(key=lambda t: (t.bbox[1], t.bbox[0]))
+    return PageScan(
+        width=float(width),
+        height=float(height),
+        grid=grid,
+        lines=tuple(lines),
+        seals=prep.seals,
+        rotation=prep.upright.rotation,
+        notes=prep.notes,
+    )
+
+
+def _numeric_columns(
+    cells: list[_CellLines], numeric_headers: Sequence[str], engine: Engine
+) -> tuple[int, set[int], dict[tuple[int, int], LineText]]:
+    """The header row, the columns whose header names a count, and the lines read to find them.
+
+    Only the top rows are read here (by one engine); the rest of the page is read in one
+    batch once we know which columns hold numbers.
+    """
+    if not cells or not numeric_headers:
+        return 0, set(), {}
+    top = [(i, c) for i, c in enumerate(cells) if c.row < HEADER_ROWS_SEARCHED and c.lines]
+    keys = [(i, j) for i, c in top for j in range(len(c.lines))]
+    reads = engine.read_lines([LineImage(cells[i].lines[j]) for i, j in keys])
+    known = dict(zip(keys, reads))
+    texts = {(cells[i].row, cells[i].col): "".join(known[(i, j)].text for j in range(len(cells[i].lines))) for i, _ in top}
+    for row in range(HEADER_ROWS_SEARCHED):
+        cols = {
+            col for (r, col), text in texts.items()
+            if r == row and any(h in _norm(text) for h in numeric_headers)
+        }
+        if cols:
+            return row, cols, known
+    return 0, set(), known
+
+
+def _read_all(
+    engines: Sequence[Engine], lines: list[LineImage], known: dict[int, LineText]
+) -> list[list[LineText]]:
+    """Each engine reads every line (the first engine skips the lines in ``known``).
+
+    Engines run side by side: Tesseract is a subprocess, RapidOCR releases the GIL.
+    """
+    if not lines:
+        return [[] for _ in engines]
+
+    def first_engine() -> list[LineText]:
+        todo = [k for k in range(len(lines)) if k not in known]
+        fresh = dict(zip(todo, engines[0].read_lines([lines[k] for k in todo])))
+        out = []
+        for k, ln in enumerate(lines):
+            t = fresh.get(k) or known[k]
+            out.append(LineText(normalise_digits(t.text), t.confidence) if ln.digits else t)
+        return out
+
+    if len(engines) == 1:
+        return [first_engine()]
+    with ThreadPoolExecutor(max_workers=len(engines) - 1) as pool:
+        futures = [pool.submit(e.read_lines, lines) for e in engines[1:]]
+        first = first_engine()
+        return [first] + [f.result() for f in futures]
+
+
+def _combine_cell(c: _CellLines, reads: list[list[LineText]], numeric: bool) -> Cell:
+    bbox = tuple(float(v) for v in c.bbox)
+    if not c.lines:
+        return Cell(c.row, c.col, "", 1.0, bbox, c.row_span, c.col_span, None)
+    texts = []
+    confs = []
+    for engine_lines in reads:
+        joined = "".join(t.text for t in engine_lines)
+        texts.append(_norm(joined) if numeric else joined)
+        confs.append(min((t.confidence for t in engine_lines), default=0.0))
+    text, conf = texts[0], confs[0]
+    agreed = None
+    if len(texts) > 1:
+        agreed = all(_norm(t) == _norm(texts[0]) for t in texts[1:])
+        if agreed:
+            conf = min(confs) if numeric else max(confs)
+        else:
+            conf = min(conf, DISAGREEMENT_CAP) if numeric else conf
+    if numeric and not text.isdigit():
+        conf = min(conf, NOT_A_NUMBER_CAP)
+    if not text:
+        conf = 0.0  # ink we could not read is never an empty value
+    others = tuple(dict.fromkeys(t for t in texts[1:] if t != text))
+    return Cell(c.row, c.col, text, round(float(conf), 4), bbox, c.row_span, c.col_span, agreed, others)
+
+
+def _combine_line(bbox, reads: list[LineText]) -> TextLine:
+    text, conf = reads[0].text, reads[0].confidence
+    agreed = None
+    others: tuple[str, ...] = ()
+    if len(reads) > 1:
+        agreed = all(_norm(r.text) == _norm(text) for r in reads[1:])
+        conf = max(r.confidence for r in reads) if agreed else conf
+        others = tuple(dict.fromkeys(r.text for r in reads[1:] if r.text and r.text != text))
+    return TextLine(text, round(float(conf), 4), tuple(float(v) for v in bbox), agreed, others)
+
+
+def _crop(gray: np.ndarray, bbox) -> np.ndarray:
+    x0, y0, x1, y1 = (int(round(v)) for v in bbox)
+    pad = max(3, (y1 - y0) // 6)
+    return gray[max(0, y0 - pad):min(gray.shape[0], y1 + pad), max(0, x0 - pad):min(gray.shape[1], x1 + pad)]
+
+
+def _norm(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).replace(" ", "")

@@ -1,0 +1,406 @@
+"""A ``PageScan`` → a ``PageReading``: which form it is and what it says, with confidence.
+
+Pure functions over the scan: classify by the title keywords of the profile's form
+rules, find the header row and map columns by header *text* (never by position, so a
+missing or extra column cannot shift the numbers), then read rows until the 合计 row.
+
+The rule at the heart of it: a value is ``confident`` only when the reader has
+evidence it is right — the PDF text layer gave it, or both OCR engines read it the
+same way with high confidence, and (for names) the catalogue matched it clearly.
+Anything else is marked, so the decision becomes ``review``, never a silent guess.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz
+
+from config.profile import FormRule, Profile
+from ocr.model import Cell, Grid, PageScan, TextLine
+from parsers.catalog import Catalogue
+from parsers.model import LEVELS, IncreaseForm, IncreaseLine, PageReading, SummaryForm, SummaryLine
+
+NUMBER_FIELDS = ("count", "approved", "requested")
+# OCR evidence needed to trust a value (engine confidence is 0..1).
+NUMBER_MIN_CONFIDENCE = 0.80  # and both engines must agree on the digits
+TEXT_MIN_CONFIDENCE = 0.80  # a level or unit line read by one engine
+UNIT_LABELS = ("学校名称", "单位名称", "校章", "学校（校章）")
+TOTAL_LABELS = ("合计", "总计")
+APPLICATION_KEYWORDS = ("申报表", "申请表")  # 附件1 and other annexes: a form, but not a quota form
+SEQ_HEADERS = ("序号",)
+# Seal scores that count as a stamp. A round shape alone (gray) is weaker evidence:
+# table corners and ring-like glyphs also score, so it must score high.
+STAMP_MIN_SCORE = {"red": 0.5, "gray": 0.9}
+MAX_HEADER_ROW = 4  # the header is one of the first rows of the table
+HEADER_FUZZY_MIN = 80  # partial_ratio a garbled OCR header must reach to count
+_DATE = re.compile(r"(20\d\d)\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
+
+
+def key(text: str) -> str:
+    """Comparison form of any text: NFKC (full-width → ASCII), no whitespace."""
+    return "".join(unicodedata.normalize("NFKC", text).split())
+
+
+# ---------------------------------------------------------------- classification
+
+
+def classify(scan: PageScan, profile: Profile) -> str:
+    """summary | increase (the profile's form kinds) | application | unknown."""
+    for line in scan.lines:  # top to bottom: the title comes first
+        text = key(line.text)
+        for rule in profile.forms:
+            if any(key(word) in text for word in rule.title_keywords):
+                return rule.kind
+    # A title lost under a seal or smudge: the table header still names the form,
+    # when exactly one rule explains every column of it.
+    if scan.grid is not None:
+        fits = [rule.kind for rule in profile.forms if _explains_header(scan.grid, rule)]
+        if len(fits) == 1:
+            return fits[0]
+    for line in scan.lines:
+        if any(word in key(line.text) for word in APPLICATION_KEYWORDS):
+            return "application"
+    return "unknown"
+
+
+# ---------------------------------------------------------------- columns
+
+
+@dataclass(frozen=True)
+class Header:
+    row: int  # grid row of the header (data starts below it)
+    columns: dict[str, int]  # field -> grid column
+    seq: int | None  # the 序号 column, if any
+
+
+def _score(header_text: str, names: Sequence[str]) -> float:
+    """How well a header cell names a field: longest exact name found, else fuzzy."""
+    text = key(header_text)
+    if not text:
+        return 0.0
+    exact = [len(key(n)) for n in names if key(n) in text]
+    if exact:
+        return float(max(exact)) + 100.0  # exact beats any fuzzy match
+    best = 0.0
+    for name in names:
+        ratio = fuzz.partial_ratio(key(name), text)
+        if ratio >= HEADER_FUZZY_MIN and len(text) >= len(key(name)) - 1:
+            best = max(best, len(key(name)) * ratio / 100)
+    return best
+
+
+def map_columns(headers: dict[int, str], rule: FormRule, *, complete: bool = True) -> dict[str, int] | None:
+    """field -> column for every field of ``rule``, or None when a field has no column."""
+    candidates = sorted(
+        (
+            (_score(text, names), field, col)
+            for field, names in rule.columns.items()
+            for col, text in headers.items()
+        ),
+        reverse=True,
+    )
+    mapping: dict[str, int] = {}
+    used: set[int] = set()
+    for score, field, col in candidates:
+        if score <= 0 or field in mapping or col in used:
+            continue
+        mapping[field] = col
+        used.add(col)
+    return mapping if not complete or set(mapping) == set(rule.columns) else None
+
+
+def _explains_header(grid: Grid, rule: FormRule) -> bool:
+    header = find_header(grid, rule, by_elimination=False)
+    if header is None:
+        return False
+    named = {c.col for c in grid.row_cells(header.row) if key(c.text)}
+    return named <= set(header.columns.values()) | {header.seq}
+
+
+def find_header(grid: Grid, rule: FormRule, *, by_elimination: bool = True) -> Header | None:
+    """The first row that names every field of ``rule``.
+
+    ``by_elimination``: when all fields but one are named and exactly one unnamed column
+    is left (a header cell garbled by the seal), that column is taken for the field.
+    """
+    for row in range(min(grid.n_rows, MAX_HEADER_ROW)):
+        headers = {c.col: c.text for c in grid.row_cells(row) if c.text.strip()}
+        seq = next((col for col, text in headers.items() if any(s in key(text) for s in SEQ_HEADERS)), None)
+        mapping = map_columns(headers, rule)
+        if mapping is None and by_elimination:
+            mapping = _by_elimination(headers, rule, seq)
+        if mapping is not None:
+            return Header(row=row, columns=mapping, seq=seq)
+    return None
+
+
+def _by_elimination(headers: dict[int, str], rule: FormRule, seq: int | None) -> dict[str, int] | None:
+    partial = map_columns(headers, rule, complete=False) or {}
+    missing = [f for f in rule.columns if f not in partial]
+    free = [c for c in headers if c not in partial.values() and c != seq]
+    if len(missing) == 1 and len(free) == 1 and len(partial) >= 2:
+        return {**partial, missing[0]: free[0]}
+    return None
+
+
+# ---------------------------------------------------------------- values
+
+
+@dataclass(frozen=True)
+class Value:
+    value: object
+    confident: bool
+
+
+def cell_text(cell: Cell | None) -> str:
+    """The cell's text with wrapped lines joined (CJK text wraps without a space)."""
+    if cell is None:
+        return ""
+    return "".join(cell.text.split())
+
+
+def _trusted(cell: Cell | None, source: str, *, number: bool) -> bool:
+    if cell is None:
+        return False
+    if source == "text":
+        return True
+    if number:  # digits must be confirmed by both engines
+        return cell.agreed is True and cell.confidence >= NUMBER_MIN_CONFIDENCE
+    return cell.agreed is True or cell.confidence >= TEXT_MIN_CONFIDENCE
+
+
+def read_number(cell: Cell | None, source: str) -> Value:
+    """An integer cell. Empty or unreadable → None, never confident (a human must look)."""
+    text = key(cell_text(cell)).removesuffix("人").replace(",", "")
+    if not text or not text.isdigit() or len(text) > 6:
+        return Value(None, False)
+    return Value(int(text), _trusted(cell, source, number=True))
+
+
+def read_level(cell: Cell | None, source: str) -> Value:
+    """初级 | 中级 | 高级. A single 初/中/高 is completed; anything else is kept as read."""
+    text = key(cell_text(cell))
+    if text in LEVELS:
+        return Value(text, _trusted(cell, source, number=False))
+    if len(text) == 1 and text + "级" in LEVELS:
+        return Value(text + "级", _trusted(cell, source, number=False))
+    # Kept as written: from a text layer that is the school's own (invalid) level,
+    # from OCR it is more likely a misread, so it needs a look.
+    return Value(cell_text(cell), source == "text" and bool(text))
+
+
+def read_unit(lines: Sequence[TextLine], source: str) -> Value:
+    """The unit after 学校名称（校章）：, on the same line or (split by OCR) just right of it."""
+    for line in lines:
+        text = key(line.text)
+        if not any(label in text for label in UNIT_LABELS):
+            continue
+        unit = re.split(r"[:：]", text, maxsplit=1)[1] if re.search(r"[:：]", text) else ""
+        if not unit:  # label without a colon: take what follows the label
+            for label in UNIT_LABELS:
+                if label in text:
+                    unit = text.split(label, 1)[1]
+        unit = unit.removeprefix("（校章）").removeprefix("(校章)").strip("()（）:： ")
+        confidence = line.confidence
+        if not unit:
+            beside = _right_of(line, lines)
+            if beside is not None:
+                unit, confidence = key(beside.text).strip("()（）:： "), min(confidence, beside.confidence)
+        confident = bool(unit) and (source == "text" or confidence >= TEXT_MIN_CONFIDENCE)
+        return Value(unit, confident)
+    return Value("", False)
+
+
+def _right_of(label: TextLine, lines: Sequence[TextLine]) -> TextLine | None:
+    middle = (label.bbox[1] + label.bbox[3]) / 2
+    beside = [
+        other
+        for other in lines
+        if other is not label and other.bbox[0] >= label.bbox[2] - 5 and other.bbox[1] <= middle <= other.bbox[3]
+    ]
+    return min(beside, key=lambda o: o.bbox[0]) if beside else None
+
+
+def read_date(lines: Sequence[TextLine]) -> str:
+    for line in reversed(lines):  # the date is at the bottom
+        match = _DATE.search(key(line.text))
+        if match:
+            y, m, d = (int(v) for v in match.groups())
+            return f"{y:04d}-{m:02d}-{d:02d}"
+    return ""
+
+
+def has_stamp(scan: PageScan) -> bool:
+    """A red seal, or a round gray mark convincing enough (gray scans lose the colour)."""
+    return any(s.score >= STAMP_MIN_SCORE.get(s.colour, 1.0) for s in scan.seals)
+
+
+# ---------------------------------------------------------------- rows
+
+
+@dataclass(frozen=True)
+class _Row:
+    number: int
+    certificate: Value
+    certificate_read: str
+    matched: bool
+    level: Value
+    numbers: dict[str, Value]
+
+    @property
+    def confident(self) -> bool:
+        return self.certificate.confident and self.level.confident and all(v.confident for v in self.numbers.values())
+
+
+def _is_total_row(grid: Grid, row: int) -> bool:
+    return any(any(label in key(c.text) for label in TOTAL_LABELS) for c in grid.row_cells(row)) or any(
+        any(label in key(c.text) for label in TOTAL_LABELS)
+        for c in grid.cells
+        if c.row < row < c.row + c.row_span  # a merged 合计 cell started above
+    )
+
+
+def _read_rows(
+    grid: Grid, header: Header, source: str, catalogue: Catalogue, number_fields: Sequence[str]
+) -> tuple[list[_Row], Value | None]:
+    rows: list[_Row] = []
+    total: Value | None = None
+    position = 0
+    for r in range(header.row + 1, grid.n_rows):
+        cells = {field: grid.cell(r, col) for field, col in header.columns.items()}
+        if _is_total_row(grid, r):
+            if "count" in cells and total is None:
+                total = read_number(cells["count"], source)
+            continue
+        if all(not cell_text(cells[f]) for f in cells):
+            continue  # blank trailing row
+        position += 1
+        seq_text = key(cell_text(grid.cell(r, header.seq))) if header.seq is not None else ""
+        number = int(seq_text) if seq_text.isdigit() and len(seq_text) < 4 else position
+        name_read = cell_text(cells["certificate"])
+        match = catalogue.match(name_read)
+        if match.name is not None:
+            certificate = Value(match.name, match.confident and (source == "text" or _name_evidence(cells["certificate"])))
+        else:
+            # Not in the catalogue: from a text layer the school wrote it (cert.unknown);
+            # from OCR it may be a misread, so a human looks first.
+            certificate = Value(name_read, source == "text" and bool(name_read))
+        rows.append(
+            _Row(
+                number=number,
+                certificate=certificate,
+                certificate_read=name_read,
+                matched=match.name is not None,
+                level=read_level(cells["level"], source),
+                numbers={f: read_number(cells[f], source) for f in number_fields},
+            )
+        )
+    return rows, total
+
+
+def _name_evidence(cell: Cell | None) -> bool:
+    # The catalogue match carries the weight for names; the engine only must have seen ink.
+    return cell is not None and bool(cell.text.strip())
+
+
+# ---------------------------------------------------------------- page
+
+
+def read_page(
+    scan: PageScan, *, index: int, profile: Profile, catalogue: Catalogue, source: str
+) -> PageReading:
+    """Classify ``scan`` and, for a quota form of the profile, read it."""
+    kind = classify(scan, profile)
+    notes = list(scan.notes)
+    if scan.rotation:
+        notes.append(f"页面已旋转 {scan.rotation}°")
+    if kind not in {rule.kind for rule in profile.forms}:
+        return PageReading(index=index, kind=kind, form=None, source=source, notes=tuple(notes))
+    rule = profile.form(kind)
+    unit = read_unit(scan.lines, source)
+    date = read_date(scan.lines)
+    if date:
+        notes.append(f"落款日期 {date}")
+    stamp = has_stamp(scan)
+    header = find_header(scan.grid, rule) if scan.grid is not None else None
+    if header is None:
+        notes.append("未找到表格或表头，无法读取表格内容" if scan.grid is None else "表头无法识别")
+        form = _empty_form(kind, unit, stamp)
+        return PageReading(index=index, kind=kind, form=form, source=source, notes=tuple(notes))
+
+    number_fields = [f for f in rule.columns if f in NUMBER_FIELDS]
+    rows, total = _read_rows(scan.grid, header, source, catalogue, number_fields)
+    if not rows:
+        notes.append("表格中没有读到任何数据行")
+    if kind == "summary":
+        form = _summary(rows, total, unit, stamp, source, notes)
+    else:
+        form = IncreaseForm(
+            unit=unit.value,
+            stamp=stamp,
+            lines=tuple(
+                IncreaseLine(
+                    row=r.number,
+                    certificate=r.certificate.value,
+                    level=r.level.value,
+                    approved=r.numbers["approved"].value,
+                    requested=r.numbers["requested"].value,
+                    confident=r.confident,
+                    certificate_read=r.certificate_read,
+                    certificate_matched=r.matched,
+                )
+                for r in rows
+            ),
+            unit_confident=unit.confident,
+            table_confident=bool(rows),
+        )
+    return PageReading(index=index, kind=kind, form=form, source=source, notes=tuple(notes))
+
+
+def _summary(
+    rows: list[_Row], total: Value | None, unit: Value, stamp: bool, source: str, notes: list[str]
+) -> SummaryForm:
+    lines = tuple(
+        SummaryLine(
+            row=r.number,
+            certificate=r.certificate.value,
+            level=r.level.value,
+            count=r.numbers["count"].value,
+            confident=r.confident,
+            certificate_read=r.certificate_read,
+            certificate_matched=r.matched,
+        )
+        for r in rows
+    )
+    total_value = total.value if total else None
+    total_confident = bool(total and total.confident)
+    counts = [line.count for line in lines]
+    if total_confident and source != "text" and None not in counts and sum(counts) != total_value:
+        # On a scan we cannot tell a school's arithmetic from two engines misreading the
+        # same digit: a mismatch there asks for a human, it does not reject.
+        total_confident = False
+        notes.append(f"合计 {total_value} 与各行之和 {sum(counts)} 不一致，需人工核对")
+    if total is None:
+        notes.append("未找到合计行")
+    return SummaryForm(
+        unit=unit.value,
+        stamp=stamp,
+        total=total_value,
+        lines=lines,
+        unit_confident=unit.confident,
+        total_confident=total_confident,
+        table_confident=bool(lines),
+    )
+
+
+def _empty_form(kind: str, unit: Value, stamp: bool):
+    if kind == "summary":
+        return SummaryForm(
+            unit=unit.value, stamp=stamp, total=None, lines=(), unit_confident=unit.confident,
+            total_confident=False, table_confident=False,
+        )
+    return IncreaseForm(unit=unit.value, stamp=stamp, lines=(), unit_confident=unit.confident, table_confident=False)

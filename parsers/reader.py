@@ -1,0 +1,87 @@
+"""One attachment → a ``DocumentReading``: the reader's single entry point.
+
+documents (pages: text layer or image) → ocr.scan_page for images → forms.read_page.
+A text-layer page that reads as no known form is tried once more through OCR: its
+text may decode to plausible but wrong characters (a broken font map).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from config.profile import Profile
+from ledger.state import CertificateRef
+from ocr.model import PageScan
+from parsers.catalog import Catalogue
+from parsers.documents import Page, ReaderLimits, iter_pages
+from parsers.errors import LimitExceeded, UnreadableAttachment
+from parsers.forms import NUMBER_FIELDS, read_page
+from parsers.model import DocumentReading, PageReading
+
+__all__ = ["ReaderLimits", "read_attachment", "numeric_headers"]
+
+
+def numeric_headers(profile: Profile) -> tuple[str, ...]:
+    """Header texts of the number columns in any of the profile's forms (digits-only OCR)."""
+    names = {"人数"}
+    for rule in profile.forms:
+        for field, texts in rule.columns.items():
+            if field in NUMBER_FIELDS:
+                names.update(texts)
+    return tuple(sorted(names))
+
+
+def _ocr(page: Page, profile: Profile) -> PageScan:
+    from ocr.scan import scan_page
+    from ocr.errors import OCRError
+
+    try:
+        return scan_page(page.render(), numeric_headers=numeric_headers(profile))
+    except OCRError as exc:
+        raise UnreadableAttachment(f"第 {page.index + 1} 页无法识别（{exc}），请重新扫描后发送。") from exc
+
+
+def read_attachment(
+    data: bytes,
+    filename: str,
+    *,
+    profile: Profile,
+    certificates: Sequence[CertificateRef],
+    limits: ReaderLimits = ReaderLimits(),
+) -> DocumentReading:
+    """Read every page of one attachment.
+
+    Raises ``UnreadableAttachment`` (corrupt, encrypted, empty, unknown type) or
+    ``LimitExceeded`` (too many pages or pixels, too slow); ``str(err)`` is a short
+    Chinese explanation for the reply.
+    """
+    started = time.monotonic()
+    catalogue = Catalogue(certificates)
+    readings: list[PageReading] = []
+    for page in iter_pages(data, filename, limits):
+        if time.monotonic() - started > limits.max_seconds:
+            raise LimitExceeded(
+                f"附件“{filename}”读取超时（{limits.max_seconds:.0f} 秒，已读 {len(readings)} 页），"
+                "请只发送需要审核的表格页。"
+            )
+        readings.append(_read(page, profile, catalogue))
+    return DocumentReading(filename=filename, pages=tuple(readings))
+
+
+def _read(page: Page, profile: Profile, catalogue: Catalogue) -> PageReading:
+    notes = (page.note,) if page.note else ()
+    if page.scan is not None:
+        reading = read_page(page.scan, index=page.index, profile=profile, catalogue=catalogue, source="text")
+        if reading.kind != "unknown":
+            return reading
+        notes = ("文字层不是可识别的表格，改用 OCR",)
+    scan = _ocr(page, profile)
+    reading = read_page(scan, index=page.index, profile=profile, catalogue=catalogue, source="ocr")
+    return PageReading(
+        index=reading.index,
+        kind=reading.kind,
+        form=reading.form,
+        source=reading.source,
+        notes=notes + reading.notes,
+    )

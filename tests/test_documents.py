@@ -1,0 +1,179 @@
+"""Attachment bytes → pages, and text-layer PDFs read end to end (no OCR involved)."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image
+
+from bench.generate import application_form, encode_image, images_to_pdf, random_form, render_image, render_pdf
+from config.profile import load_profile
+from parsers.catalog import bundled_certificates
+from parsers.documents import ReaderLimits, iter_pages, text_layer_verdict
+from parsers.reader import read_attachment
+
+ANHUI = load_profile("anhui-2025")
+JIANGSU = load_profile("jiangsu-2024")
+
+
+def read(data, name="form.pdf", profile=ANHUI):
+    return read_attachment(data, name, profile=profile, certificates=bundled_certificates())
+
+
+def lines_of(form):
+    if form.kind == "summary":
+        return [{"row": l.row, "certificate": l.certificate, "level": l.level, "count": l.count} for l in form.lines]
+    return [
+        {"row": l.row, "certificate": l.certificate, "level": l.level, "approved": l.approved, "requested": l.requested}
+        for l in form.lines
+    ]
+
+
+# ---------------------------------------------------------------- text layer verdicts
+
+
+@pytest.mark.parametrize(
+    "text, verdict",
+    [
+        ("安徽省 1+X 职业技能等级证书申报学校汇总表 学校名称（校章）：安徽大学 序号 级别 合计 12", "usable"),
+        ("(cid:1)(cid:2)(cid:3) 1+X (cid:4)(cid:5)(cid:6)(cid:7)(cid:8)(cid:9)(cid:10)", "garbled"),
+        ("ÃÂ°Ã¦Â±Â½Ã¨Â½Â¦ Ã¥ÂÂÃ§ÂºÂ§ Ã¦ÂÂ° 12 34", "garbled"),  # UTF-8 read as Latin-1
+        ("\ue000\ue001\ue002\ue003\ue004\ue005\ue006\ue007\ue008\ue009\ue00a\ue00b\ue00c 汇总表", "garbled"),
+        ("!\"#$%&'()*+,-./0123 456789:;<=>?@AB", "garbled"),  # a subset font read as StandardEncoding
+        ("", "empty"),
+        ("   第1页  ", "empty"),
+    ],
+)
+def test_text_layer_verdict(text, verdict):
+    assert text_layer_verdict(text) == verdict
+
+
+# ---------------------------------------------------------------- text-layer PDFs, end to end
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_summary_text_pdf_is_read_exactly(seed):
+    spec = random_form("summary", seed=seed)
+    reading = read(render_pdf([spec]))
+    (page,) = reading.pages
+    truth = spec.truth(stamp=True)
+    assert page.source == "text" and page.kind == "summary"
+    assert page.form.unit == truth["unit"] and page.form.unit_confident
+    assert lines_of(page.form) == truth["lines"]
+    assert page.form.total == truth["total"] and page.form.total_confident
+    assert all(l.confident for l in page.form.lines)
+    assert page.form.stamp
+
+
+@pytest.mark.parametrize("province, profile", [("安徽省", ANHUI), ("江苏省", JIANGSU)])
+def test_increase_text_pdf_columns_follow_the_profile(province, profile):
+    spec = random_form("increase", seed=7, province=province, rows=12)
+    (page,) = read(render_pdf([spec]), profile=profile).pages
+    assert page.kind == "increase"
+    assert lines_of(page.form) == spec.truth(stamp=True)["lines"]
+
+
+def test_form_on_page_two_after_the_application_page():
+    spec = random_form("summary", seed=11, rows=5)
+    pdf = render_pdf([application_form(spec.unit), spec], seal_at=["none", "date"])
+    reading = read(pdf)
+    assert [p.kind for p in reading.pages] == ["application", "summary"]
+    assert reading.forms[0].lines and lines_of(reading.forms[0]) == spec.truth(stamp=True)["lines"]
+
+
+def test_unstamped_text_pdf_has_no_stamp():
+    spec = random_form("summary", seed=12, rows=3)
+    (page,) = read(render_pdf([spec], seal_at="none")).pages
+    assert page.form is not None and not page.form.stamp
+
+
+def test_school_total_mistake_is_kept_confident_on_a_text_layer():
+    spec = random_form("summary", seed=13, rows=4, total_error=10)
+    form = read(render_pdf([spec])).forms[0]
+    assert form.total == sum(l.count for l in form.lines) + 10
+    assert form.total_confident  # → form.total_mismatch in reconciliation
+
+
+def test_text_pdf_grid_keeps_merged_total_cell_and_blank_rows():
+    spec = random_form("summary", seed=14, rows=3, blank_rows=2)
+    (page,) = iter_pages(render_pdf([spec]), "f.pdf")
+    grid = page.scan.grid
+    assert grid.n_rows == 1 + 3 + 2 + 1 and grid.n_cols == 4
+    total = grid.cell(grid.n_rows - 1, 1)
+    assert total.text == "合计" and total.col_span == 3
+    assert grid.cell(4, 1).text == ""  # blank rows stay, empty
+    assert any("学校名称" in line.text for line in page.scan.lines)
+
+
+def test_broken_font_map_sends_the_page_to_ocr():
+    spec = random_form("summary", seed=15, rows=3)
+    (page,) = iter_pages(render_pdf([spec], broken_font_map=True), "f.pdf")
+    assert page.source == "ocr" and page.scan is None
+    assert "乱码" in page.note
+    image = page.render()
+    assert image.width == pytest.approx(2480, abs=3)  # A4 at 300 dpi
+
+
+# ---------------------------------------------------------------- raster inputs → pages
+
+
+def test_scanned_pdf_pages_are_rendered_at_300_dpi():
+    spec = random_form("summary", seed=16, rows=3)
+    pdf = images_to_pdf([render_image(application_form(spec.unit), dpi=150), render_image(spec, dpi=150)], dpi=150)
+    pages = list(iter_pages(pdf, "scan.pdf"))
+    assert [p.source for p in pages] == ["ocr", "ocr"]
+    assert pages[1].render().size == pytest.approx((2480, 3508), abs=3)
+
+
+def test_exif_orientation_is_applied():
+    img = Image.new("RGB", (300, 500), "white")
+    img.paste((0, 0, 0), (0, 0, 300, 50))  # a black band at the top
+    data = encode_image(img, "JPEG", exif_rotate=True)
+    assert Image.open(io.BytesIO(data)).size == (500, 300)  # stored sideways
+    (page,) = iter_pages(data, "photo.jpg")
+    upright = page.render()
+    assert upright.size == (300, 500)
+    assert upright.getpixel((150, 10))[0] < 60 and upright.getpixel((150, 490))[0] > 200
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "P", "1", "LA", "I;16"])
+def test_image_modes_become_l_or_rgb(mode):
+    img = Image.new("RGB", (120, 80), "white").convert(mode)
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    (page,) = iter_pages(buf.getvalue(), "x.png")
+    assert page.render().mode in ("L", "RGB")
+
+
+def test_multi_frame_tiff_gives_one_page_per_frame():
+    frames = [Image.new("L", (100, 140), v) for v in (255, 200, 150)]
+    buf = io.BytesIO()
+    frames[0].save(buf, "TIFF", save_all=True, append_images=frames[1:])
+    pages = list(iter_pages(buf.getvalue(), "scan.tif"))
+    assert [p.index for p in pages] == [0, 1, 2]
+    assert pages[2].render().getpixel((5, 5)) == 150
+
+
+def test_limits_are_configurable():
+    img = Image.new("L", (1000, 1000), 255)
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    from parsers.errors import LimitExceeded
+
+    with pytest.raises(LimitExceeded, match="像素"):
+        list(iter_pages(buf.getvalue(), "big.png", ReaderLimits(max_pixels=500_000)))
+
+
+def test_broken_font_map_pdf_is_read_through_ocr():
+    spec = random_form("increase", seed=17, rows=4)
+    (page,) = read(render_pdf([spec], broken_font_map=True)).pages
+    assert page.source == "ocr" and page.kind == "increase"
+    truth = spec.truth(stamp=True)["lines"]
+    assert len(page.form.lines) == len(truth)
+    for got, want in zip(lines_of(page.form), truth, strict=True):
+        line_confident = page.form.lines[want["row"] - 1].confident
+        if line_confident:
+            assert got == want
+    assert sum(l.confident for l in page.form.lines) >= 2
+    assert page.form.stamp

@@ -1,0 +1,246 @@
+"""PageScan → PageReading: classification, columns by header text, rows, confidence.
+
+The scans here are built cell by cell (as ``ocr.scan_page`` or the text layer yields
+them) so each rule is tested on its own; the end-to-end runs on rendered files are
+in test_documents.py and test_read_cli.py.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from config.profile import load_profile
+from ocr.model import Cell, Grid, PageScan, Seal, TextLine
+from parsers.catalog import Catalogue, bundled_certificates
+from parsers.forms import classify, read_page
+from parsers.model import IncreaseForm, SummaryForm
+
+ANHUI = load_profile("anhui-2025")
+JIANGSU = load_profile("jiangsu-2024")
+CATALOGUE = Catalogue(bundled_certificates())
+SEAL = Seal(bbox=(300, 100, 500, 300), colour="red", score=0.9)
+
+
+def _cell(row, col, text, conf=0.97, agreed=True, **kw):
+    return Cell(row=row, col=col, text=text, confidence=conf, bbox=(col * 100, row * 40, col * 100 + 100, row * 40 + 40), agreed=agreed, **kw)
+
+
+def scan(rows, *, title="安徽省 1+X 职业技能等级证书申报学校汇总表", unit="安徽职业技术学院", unit_conf=0.95,
+         seals=(SEAL,), merged_total=None):
+    """A scan whose grid holds ``rows`` (lists of text or Cell) row by row."""
+    cells = []
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            if value is None:
+                continue  # covered by a merged cell
+            cells.append(value if isinstance(value, Cell) else _cell(r, c, value))
+    if merged_total is not None:
+        cells = [c for c in cells if c.row != merged_total[0] or c.col >= 3]
+        cells.append(_cell(merged_total[0], 0, "合计", col_span=3))
+    n_cols = max(len(r) for r in rows)
+    grid = Grid(n_rows=len(rows), n_cols=n_cols, cells=tuple(cells), bbox=(0, 200, 100 * n_cols, 200 + 40 * len(rows)))
+    lines = []
+    if title:
+        lines.append(TextLine(title, 0.9, (100, 20, 900, 60)))
+    if unit is not None:
+        lines.append(TextLine(f"学校名称（校章）：{unit}", unit_conf, (60, 100, 700, 130)))
+    lines.append(TextLine("2025年3月20日", 0.9, (600, 900, 800, 930)))
+    return PageScan(width=1000, height=1400, grid=grid, lines=tuple(lines), seals=tuple(seals))
+
+
+SUMMARY_HEADER = ["序号", "职业技能等级证书", "级别", "2025 年拟申报人数"]
+
+
+def summary_rows(*body, total="30"):
+    return [SUMMARY_HEADER, *body, ["合计", "", "", total]]
+
+
+def read(page_scan, source="ocr", profile=ANHUI):
+    return read_page(page_scan, index=0, profile=profile, catalogue=CATALOGUE, source=source)
+
+
+def test_summary_read_with_canonical_names_total_unit_and_stamp():
+    reading = read(scan(summary_rows(
+        ["1", "建筑信息模型(BIM)职业技能等级证书", "初级", "12"],
+        ["2", "物流管理", "中级", "18"],
+    )))
+    assert reading.kind == "summary"
+    form = reading.form
+    assert isinstance(form, SummaryForm)
+    assert form.unit == "安徽职业技术学院" and form.unit_confident
+    assert form.stamp
+    assert [(l.row, l.certificate, l.level, l.count) for l in form.lines] == [
+        (1, "建筑信息模型（BIM）", "初级", 12),
+        (2, "物流管理", "中级", 18),
+    ]
+    assert all(l.confident for l in form.lines)
+    assert form.lines[0].certificate_read == "建筑信息模型(BIM)职业技能等级证书"
+    assert form.total == 30 and form.total_confident
+    assert "落款日期 2025-03-20" in reading.notes
+
+
+def test_columns_are_mapped_by_header_text_not_position():
+    # A school moved the level column to the end and added a remarks column.
+    rows = [
+        ["序号", "备注", "职业技能等级证书", "2025 年拟申报人数", "级别"],
+        ["1", "新增", "物流管理", "7", "高级"],
+        ["合计", "", "", "7", ""],
+    ]
+    form = read(scan(rows)).form
+    assert [(l.certificate, l.level, l.count) for l in form.lines] == [("物流管理", "高级", 7)]
+    assert form.total == 7
+
+
+def test_blank_trailing_rows_are_skipped_and_merged_total_cell_is_read():
+    rows = summary_rows(["1", "物流管理", "初级", "5"], ["", "", "", ""], ["", "", "", ""], total="5")
+    form = read(scan(rows, merged_total=(4, 0))).form
+    assert len(form.lines) == 1
+    assert form.total == 5 and form.total_confident
+
+
+def test_wrapped_certificate_name_is_joined():
+    rows = summary_rows(["1", "智能终端产品调试与维修职业技能\n等级证书", "中级", "9"], total="9")
+    line = read(scan(rows)).form.lines[0]
+    assert line.certificate == "智能终端产品调试与维修" and line.confident
+
+
+def test_number_read_by_one_engine_only_is_not_confident():
+    rows = summary_rows(["1", "物流管理", "初级", _cell(1, 3, "18", agreed=None)], ["2", "母婴护理", "初级", "12"])
+    form = read(scan(rows)).form
+    assert not form.lines[0].confident  # never trusted without the second engine
+    assert form.lines[0].count == 18  # still reported, for the reviewer
+    assert form.lines[1].confident
+
+
+def test_engines_disagreeing_or_low_confidence_mark_the_line():
+    rows = summary_rows(
+        ["1", "物流管理", "初级", _cell(1, 3, "18", agreed=False)],
+        ["2", "母婴护理", "初级", _cell(2, 3, "12", conf=0.5)],
+    )
+    form = read(scan(rows)).form
+    assert [l.confident for l in form.lines] == [False, False]
+
+
+def test_text_layer_values_are_confident_without_engine_agreement():
+    rows = summary_rows(["1", "物流管理", "初级", _cell(1, 3, "30", conf=1.0, agreed=None)])
+    form = read(scan(rows), source="text").form
+    assert form.lines[0].confident and form.total_confident
+
+
+def test_unreadable_or_empty_number_is_none_and_not_confident():
+    rows = summary_rows(["1", "物流管理", "初级", "1O"], ["2", "母婴护理", "初级", ""], total="")
+    form = read(scan(rows), source="text").form
+    assert [(l.count, l.confident) for l in form.lines] == [(None, False), (None, False)]
+    assert form.total is None and not form.total_confident
+
+
+def test_total_mismatch_on_a_scan_asks_for_review_but_on_a_text_layer_stays_confident():
+    rows = summary_rows(["1", "物流管理", "初级", "10"], ["2", "母婴护理", "初级", "12"], total="32")
+    ocr_form = read(scan(rows)).form
+    assert ocr_form.total == 32 and not ocr_form.total_confident
+    text_form = read(scan(rows), source="text").form
+    assert text_form.total == 32 and text_form.total_confident  # the school's own mistake: total_mismatch
+
+
+def test_unknown_certificate_from_text_layer_is_confident_but_from_ocr_is_not():
+    rows = summary_rows(["1", "区块链应用操作", "初级", "30"])
+    text_line = read(scan(rows), source="text").form.lines[0]
+    assert text_line.certificate == "区块链应用操作" and not text_line.certificate_matched and text_line.confident
+    ocr_line = read(scan(rows)).form.lines[0]
+    assert not ocr_line.certificate_matched and not ocr_line.confident
+
+
+def test_fuzzy_name_between_two_catalogue_entries_is_not_confident():
+    rows = summary_rows(["1", "网络安全评维", "初级", "30"])
+    assert not read(scan(rows)).form.lines[0].confident
+
+
+@pytest.mark.parametrize("written, level, confident", [("中级", "中级", True), ("中", "中级", True), ("中圾", "中圾", False)])
+def test_levels(written, level, confident):
+    line = read(scan(summary_rows(["1", "物流管理", written, "30"]))).form.lines[0]
+    assert (line.level, line.confident) == (level, confident)
+
+
+def test_invalid_level_from_text_layer_is_kept_for_cert_level_invalid():
+    line = read(scan(summary_rows(["1", "物流管理", "特级", "30"])), source="text").form.lines[0]
+    assert line.level == "特级" and line.confident
+
+
+def test_unit_under_the_seal_read_poorly_is_not_confident():
+    form = read(scan(summary_rows(["1", "物流管理", "初级", "30"]), unit="安徽职业技术学晥", unit_conf=0.41)).form
+    assert not form.unit_confident
+
+
+def test_missing_unit_line_and_missing_seal():
+    form = read(scan(summary_rows(["1", "物流管理", "初级", "30"]), unit=None, seals=())).form
+    assert form.unit == "" and not form.unit_confident
+    assert not form.stamp
+
+
+def test_increase_form_with_anhui_columns():
+    rows = [
+        ["序号", "证书名称", "证书级别", "原批准人数", "调增后人数"],
+        ["1", "老年照护", "中级", "20", "35"],
+    ]
+    reading = read(scan(rows, title="安徽省 1+X 职业技能等级证书指标调增申请表"))
+    assert reading.kind == "increase"
+    form = reading.form
+    assert isinstance(form, IncreaseForm)
+    assert [(l.certificate, l.level, l.approved, l.requested, l.confident) for l in form.lines] == [
+        ("老年照护", "中级", 20, 35, True)
+    ]
+
+
+def test_jiangsu_columns_come_from_its_profile():
+    rows = [
+        ["序号", "证书名称", "证书级别", "原申报人数", "调整后人数"],
+        ["1", "老年照护", "高级", "8", "15"],
+    ]
+    reading = read(scan(rows, title="江苏省1+X证书申报调整申请表"), profile=JIANGSU)
+    assert reading.kind == "increase"
+    assert [(l.approved, l.requested) for l in reading.form.lines] == [(8, 15)]
+    # The Anhui profile has no form with these columns or this title.
+    assert read(scan(rows, title="江苏省1+X证书申报调整申请表")).kind == "application"
+
+
+def test_garbled_title_is_classified_by_the_table_header():
+    rows = summary_rows(["1", "物流管理", "初级", "30"])
+    assert classify(scan(rows, title="安徽省 1+X 职业技能等级证书申报学校汇"), ANHUI) == "summary"
+
+
+def test_application_and_unknown_pages():
+    application = scan([["项目", "内容"], ["院校名称", ""]], title="附件1  1+X 证书制度试点院校申报表")
+    assert read(application).kind == "application" and read(application).form is None
+    letter = scan([["a", "b"]], title="关于报送材料的说明")
+    assert read(letter).kind == "unknown"
+
+
+def test_form_without_a_readable_header_needs_review():
+    rows = [["x", "y", "z"], ["1", "物流管理", "30"]]
+    reading = read(scan(rows))
+    assert reading.kind == "summary"
+    assert reading.form.lines == () and not reading.form.table_confident
+    assert any("表头" in n for n in reading.notes)
+
+
+def test_garbled_ocr_header_still_maps():
+    rows = [["序号", "职业技能等级证书", "級别", "2025 年拟申报人薮"], ["1", "物流管理", "初级", "30"], ["合计", "", "", "30"]]
+    form = read(scan(rows)).form
+    assert [(l.level, l.count) for l in form.lines] == [("初级", 30)]
+
+
+def test_unit_split_from_its_label_by_ocr_is_found_to_the_right():
+    base = scan(summary_rows(["1", "物流管理", "初级", "30"]), unit=None)
+    lines = base.lines + (
+        TextLine("学校名称（校章）：", 0.95, (60, 100, 300, 130)),
+        TextLine("安徽职业技术学院", 0.93, (310, 98, 600, 132)),
+    )
+    form = read(PageScan(base.width, base.height, base.grid, lines, base.seals)).form
+    assert form.unit == "安徽职业技术学院" and form.unit_confident
+
+
+@pytest.mark.parametrize("colour, score, stamped", [("red", 0.6, True), ("gray", 0.65, False), ("gray", 0.97, True)])
+def test_weak_round_gray_marks_are_not_taken_for_a_stamp(colour, score, stamped):
+    seal = Seal(bbox=(300, 100, 500, 300), colour=colour, score=score)
+    form = read(scan(summary_rows(["1", "物流管理", "初级", "30"]), seals=(seal,))).form
+    assert form.stamp is stamped

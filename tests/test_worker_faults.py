@@ -1,0 +1,117 @@
+"""The worker against failing servers: Dovecot restarts, a crash between decision and send."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+
+from config.profile import load_profile
+from config.settings import load_settings
+from intake.worker import Worker
+from ledger import db
+from ledger.store import Store
+from tests.fixtures.mailstack import SmtpSink
+from tests.fixtures.world import IN_WINDOW, INTAKE, UNIT, run_intake, submission
+
+
+def wait_until(predicate, timeout: float = 60.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+@pytest.fixture
+def running_worker(world):
+    """``Worker.run_forever`` in a thread, polling every half second."""
+    settings = load_settings({**world, "INTAKE_POLL_INTERVAL": "0.5"})
+    profile = load_profile(settings.profile)
+    engine = db.connect(settings.database_url)
+    db.migrate(engine)
+    worker = Worker(settings, profile, Store(engine, profile))
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run_forever, args=(stop,), daemon=True)
+    thread.start()
+    yield worker
+    stop.set()
+    thread.join(timeout=30)
+    assert not thread.is_alive(), "the worker did not stop when asked"
+
+
+def test_worker_recovers_when_dovecot_restarts(running_worker, dovecot, smtp_sink):
+    dovecot.append(submission(f"{UNIT}+2025年证书申报"), IN_WINDOW)
+    wait_until(lambda: len(smtp_sink.received) == 1, what="the first reply")
+
+    dovecot.restart()
+    dovecot.append(submission(f"{UNIT}+2025年证书申报"), IN_WINDOW)
+    wait_until(lambda: len(smtp_sink.received) == 2, what="the reply after the restart")
+    wait_until(lambda: len(dovecot.messages("已处理/退回")) == 2, what="both mails filed")
+    assert dovecot.messages("INBOX") == []
+
+
+class SilentSmtp:
+    """Accepts TCP connections and never answers: a send hangs until its timeout."""
+
+    def __init__(self, port: int):
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", port))
+        self.sock.listen()
+        self.sock.settimeout(0.2)
+        self.connected = threading.Event()
+        self.closing = threading.Event()
+        self.conns: list[socket.socket] = []
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self) -> None:
+        while not self.closing.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except TimeoutError:
+                continue
+            self.conns.append(conn)
+            self.connected.set()
+
+    def close(self) -> None:
+        self.closing.set()
+        self.thread.join()  # the listening socket is released only once accept() returned
+        for conn in self.conns:
+            conn.close()
+        self.sock.close()
+
+
+def test_killed_between_decision_and_send_replies_exactly_once(world, dovecot, smtp_sink):
+    dovecot.append(submission(f"{UNIT}+2025年证书申报"), IN_WINDOW)
+    # The worker decides, queues the reply, then hangs talking to a silent SMTP server: kill it there.
+    smtp_sink.stop()
+    silent = SilentSmtp(smtp_sink.port)
+    env = {**os.environ, **world, "INTAKE_SMTP_TIMEOUT": "60"}
+    proc = subprocess.Popen([INTAKE, "run", "--once"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        assert silent.connected.wait(60), "the worker never tried to send"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        silent.close()
+    assert dovecot.messages("已处理/退回") == []  # not filed: the reply never went out
+
+    sink = SmtpSink(port=smtp_sink.port)
+    sink.start()
+    try:
+        for _ in range(2):
+            done = run_intake(world, "run", "--once")
+            assert done.returncode == 0, done.stderr
+        assert len(sink.received) == 1
+        assert sink.messages()[0]["X-Intake-Reasons"] == "attachment.missing"
+        assert len(dovecot.messages("已处理/退回")) == 1
+    finally:
+        sink.stop()
