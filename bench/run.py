@@ -64,7 +64,7 @@ def score_page(score: Score, truth: dict, page, name: str) -> bool:
     form = page.form
     before = score.correct, score.fields
     score.add(form.unit == truth["unit"], form.unit_confident, f"{name} unit {form.unit!r}≠{truth['unit']!r}")
-    score.add(form.stamp == truth["stamp"], True, f"{name} stamp {form.stamp}≠{truth['stamp']}")
+    score.add(form.stamp == truth["stamp"], form.stamp_confident, f"{name} stamp {form.stamp}≠{truth['stamp']}")
     if truth["kind"] == "summary":
         score.add(form.total == truth["total"], form.total_confident, f"{name} total {form.total}≠{truth['total']}")
     else:

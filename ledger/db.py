@@ -18,6 +18,12 @@ from sqlalchemy.engine import make_url
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+READ_ONLY = "intake_read_only"  # execution option: a transaction that only reads
+
+
+def reader(engine: sa.Engine) -> sa.Engine:
+    """The same database for transactions that only read (no write lock on SQLite)."""
+    return engine.execution_options(**{READ_ONLY: True})
 
 
 class DatabaseError(Exception):
@@ -63,7 +69,10 @@ def _sqlite_engine(url: sa.URL) -> sa.Engine:
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Readers (exports, the review pages, snapshots) take no lock: WAL gives them a
+        # consistent snapshot while the worker writes.
+        read_only = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
 

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from ledger.db import reader
 from ledger.models import Certificate, Event, Message, Quota, QuotaChange, Submission, SubmissionLine, Unit
 
 OFFICE_ZONE = ZoneInfo("Asia/Shanghai")
@@ -91,7 +92,7 @@ class LedgerExport:
 
 def collect(engine: sa.Engine) -> LedgerExport:
     """Everything the exports show, read in one transaction (a consistent picture)."""
-    with Session(engine) as s, s.begin():
+    with Session(reader(engine)) as s, s.begin():
         # Sorted in Python, not by the database: collations differ between servers.
         units = {u.name: UnitEntry(u.name, u.type, u.city)
                  for u in sorted(s.execute(sa.select(Unit)).scalars(), key=lambda u: (u.city, u.name))}

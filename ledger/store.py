@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from config.profile import Profile
+from ledger.db import reader
 from ledger.decision import Claim, Decision, Outcome, Reason, ReasonCode
 from ledger.models import (
     Certificate,
@@ -140,8 +141,9 @@ class Store:
         self.profile = profile
 
     @contextmanager
-    def _transaction(self) -> Iterator[Session]:
-        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+    def _transaction(self, read_only: bool = False) -> Iterator[Session]:
+        bind = reader(self.engine) if read_only else self.engine
+        with Session(bind, expire_on_commit=False) as session, session.begin():
             yield session
 
     def _message(self, session: Session, message_pk: int, *, lock: bool = False) -> Message:
@@ -154,7 +156,7 @@ class Store:
     # --- messages -------------------------------------------------------------------
 
     def known_uids(self, mailbox: str, uidvalidity: int) -> set[int]:
-        with self._transaction() as s:
+        with self._transaction(read_only=True) as s:
             return set(s.execute(sa.select(MessageLocation.uid).where(
                 MessageLocation.mailbox == mailbox, MessageLocation.uidvalidity == uidvalidity)).scalars())
 
@@ -209,11 +211,11 @@ class Store:
         return _message_record(row), True
 
     def message(self, message_pk: int) -> MessageRecord:
-        with self._transaction() as s:
+        with self._transaction(read_only=True) as s:
             return _message_record(self._message(s, message_pk))
 
     def pending(self, limit: int = 100) -> list[MessageRecord]:
-        with self._transaction() as s:
+        with self._transaction(read_only=True) as s:
             rows = s.execute(sa.select(Message).where(Message.state == STORED)
                              .order_by(Message.received_at, Message.id).limit(limit)).scalars()
             return [_message_record(r) for r in rows]
@@ -364,7 +366,7 @@ class Store:
     # --- outbox ---------------------------------------------------------------------
 
     def queued_replies(self, now: datetime) -> list[ReplyRecord]:
-        with self._transaction() as s:
+        with self._transaction(read_only=True) as s:
             rows = s.execute(sa.select(Reply).where(Reply.status == QUEUED, Reply.next_attempt_at <= now)
                              .order_by(Reply.next_attempt_at, Reply.id)).scalars()
             return [_reply_record(r) for r in rows]
@@ -407,7 +409,7 @@ class Store:
 
     def unfiled(self) -> list[tuple[MessageRecord, str]]:
         """Messages whose handling is complete (no reply still to send) but not yet moved on the server."""
-        with self._transaction() as s:
+        with self._transaction(read_only=True) as s:
             reply_due = sa.exists().where(Reply.message_pk == Message.id, Reply.status == QUEUED)
             rows = s.execute(sa.select(Message).where(Message.state.in_([DECIDED, REPLIED]), ~reply_due)
                              .order_by(Message.id)).scalars()
@@ -422,7 +424,7 @@ class Store:
     # --- reference data and audit ---------------------------------------------------
 
     def snapshot(self) -> LedgerState:
-        with self._transaction() as s:
+        with self._transaction(read_only=True) as s:
             units = tuple(
                 UnitRef(name=u.name, type=u.type, city=u.city, aliases=tuple(u.aliases),
                         contacts=tuple(u.contacts))

@@ -111,7 +111,7 @@ def _cell_lines(prep: _Prepared) -> list[_CellLines]:
     """Cut every cell into text-line crops by its ink; ruling lines are painted out first."""
     table = prep.table
     assert table is not None
-    rules = cv2.dilate(table.rules, np.ones((5, 5), np.uint8))
+    rules = cv2.dilate(table.rules, np.ones((9, 9), np.uint8))
     clean = prep.gray.copy()
     clean[rules > 0] = 255
     ink = binarize(clean)
@@ -139,8 +139,10 @@ def _split_lines(ink: np.ndarray, gray: np.ndarray) -> list[np.ndarray]:
         if area < 12 or (h < min_h and w < min_h):
             continue  # specks and JPEG dust are not ink
         touches = x == 0 or y == 0 or x + w == W or y + h == H
-        if touches and (w <= max(6, H // 12) and h >= H * 0.5 or h <= max(6, H // 12) and w >= W * 0.5):
-            continue  # what is left of a ruling line along the cell's edge
+        if touches and max(w, h) < H * 0.35:
+            continue  # a crumb of a ruling line at the cell's edge
+        if (h <= max(6, H // 8) and w >= W * 0.5) or (w <= max(6, W // 8) and h >= H * 0.7):
+            continue  # what is left of a (blurred, thick) ruling line
         keep[i] = True
     solid = keep[labels]
     if solid.sum() < 30:
@@ -165,8 +167,8 @@ def _split_lines(ink: np.ndarray, gray: np.ndarray) -> list[np.ndarray]:
             merged.append([a, b])
     crops = []
     for a, b in merged:
-        if b - a < tallest * 0.3:
-            continue
+        if b - a < tallest * 0.45:
+            continue  # a sliver next to a real line of text
         cols = solid[a:b].any(axis=0)
         xs = np.flatnonzero(cols)
         pad = max(4, (b - a) // 4)

@@ -30,6 +30,7 @@ def page_json(page: PageReading) -> dict:
             unit=form.unit,
             unit_confident=form.unit_confident,
             stamp=form.stamp,
+            stamp_confident=form.stamp_confident,
             total=form.total,
             total_confident=form.total_confident,
             table_confident=form.table_confident,
@@ -43,6 +44,7 @@ def page_json(page: PageReading) -> dict:
             unit=form.unit,
             unit_confident=form.unit_confident,
             stamp=form.stamp,
+            stamp_confident=form.stamp_confident,
             total=None,
             table_confident=form.table_confident,
             lines=[
@@ -75,7 +77,7 @@ def _print_text(reading: DocumentReading) -> None:
         form = page.form
         if form is not None:
             click.echo(f"  学校名称：{form.unit or '（未读到）'}{_mark(form.unit_confident)}")
-            click.echo(f"  校章：{'有' if form.stamp else '未发现'}")
+            click.echo(f"  校章：{'有' if form.stamp else '未发现'}{_mark(form.stamp_confident)}")
             for line in form.lines:
                 if isinstance(line, IncreaseLine):
                     numbers = f"原批准 {line.approved}  调增后 {line.requested}"

@@ -35,6 +35,7 @@ SEQ_HEADERS = ("序号",)
 # Seal scores that count as a stamp. A round shape alone (gray) is weaker evidence:
 # table corners and ring-like glyphs also score, so it must score high.
 STAMP_MIN_SCORE = {"red": 0.5, "gray": 0.9}
+STAMP_DOUBT_SCORE = 0.5
 MAX_HEADER_ROW = 4  # the header is one of the first rows of the table
 HEADER_FUZZY_MIN = 80  # partial_ratio a garbled OCR header must reach to count
 _DATE = re.compile(r"(20\d\d)\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
@@ -234,9 +235,17 @@ def read_date(lines: Sequence[TextLine]) -> str:
     return ""
 
 
-def has_stamp(scan: PageScan) -> bool:
-    """A red seal, or a round gray mark convincing enough (gray scans lose the colour)."""
-    return any(s.score >= STAMP_MIN_SCORE.get(s.colour, 1.0) for s in scan.seals)
+def read_stamp(scan: PageScan, source: str) -> Value:
+    """Stamped or not, and whether we are sure.
+
+    A red seal, or a round gray mark scoring high (gray scans lose the colour), is a
+    stamp. On a scan, a weaker round mark leaves "no stamp" in doubt: that asks for a
+    human look instead of rejecting the form for a stamp that may be there.
+    """
+    if any(s.score >= STAMP_MIN_SCORE.get(s.colour, 1.0) for s in scan.seals):
+        return Value(True, True)
+    doubtful = source != "text" and any(s.score >= STAMP_DOUBT_SCORE for s in scan.seals)
+    return Value(False, not doubtful)
 
 
 # ---------------------------------------------------------------- rows
@@ -325,7 +334,7 @@ def read_page(
     date = read_date(scan.lines)
     if date:
         notes.append(f"落款日期 {date}")
-    stamp = has_stamp(scan)
+    stamp = read_stamp(scan, source)
     header = find_header(scan.grid, rule) if scan.grid is not None else None
     if header is None:
         notes.append("未找到表格或表头，无法读取表格内容" if scan.grid is None else "表头无法识别")
@@ -341,7 +350,8 @@ def read_page(
     else:
         form = IncreaseForm(
             unit=unit.value,
-            stamp=stamp,
+            stamp=stamp.value,
+            stamp_confident=stamp.confident,
             lines=tuple(
                 IncreaseLine(
                     row=r.number,
@@ -362,7 +372,7 @@ def read_page(
 
 
 def _summary(
-    rows: list[_Row], total: Value | None, unit: Value, stamp: bool, source: str, notes: list[str]
+    rows: list[_Row], total: Value | None, unit: Value, stamp: Value, source: str, notes: list[str]
 ) -> SummaryForm:
     lines = tuple(
         SummaryLine(
@@ -388,7 +398,8 @@ def _summary(
         notes.append("未找到合计行")
     return SummaryForm(
         unit=unit.value,
-        stamp=stamp,
+        stamp=stamp.value,
+        stamp_confident=stamp.confident,
         total=total_value,
         lines=lines,
         unit_confident=unit.confident,
@@ -397,10 +408,11 @@ def _summary(
     )
 
 
-def _empty_form(kind: str, unit: Value, stamp: bool):
+def _empty_form(kind: str, unit: Value, stamp: Value):
+    common = dict(
+        unit=unit.value, stamp=stamp.value, stamp_confident=stamp.confident, lines=(),
+        unit_confident=unit.confident, table_confident=False,
+    )
     if kind == "summary":
-        return SummaryForm(
-            unit=unit.value, stamp=stamp, total=None, lines=(), unit_confident=unit.confident,
-            total_confident=False, table_confident=False,
-        )
-    return IncreaseForm(unit=unit.value, stamp=stamp, lines=(), unit_confident=unit.confident, table_confident=False)
+        return SummaryForm(total=None, total_confident=False, **common)
+    return IncreaseForm(**common)

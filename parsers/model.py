@@ -45,6 +45,9 @@ class SummaryForm:
     # False when the table itself could not be read (no header found, no rows): the
     # lines are then incomplete and the form needs a human look (ocr.low_confidence).
     table_confident: bool = True
+    # False when no stamp was found but a faint round mark was (a gray scan): the
+    # missing stamp then asks for a human look (ocr.low_confidence), not form.stamp_missing.
+    stamp_confident: bool = True
     kind: str = field(default="summary", init=False)
 
 
@@ -55,6 +58,7 @@ class IncreaseForm:
     lines: tuple[IncreaseLine, ...]
     unit_confident: bool = True
     table_confident: bool = True  # see SummaryForm.table_confident
+    stamp_confident: bool = True  # see SummaryForm.stamp_confident
     kind: str = field(default="increase", init=False)
 
 

@@ -196,18 +196,20 @@ def show(samples, sink: SmtpSink) -> None:
         path.write_bytes(raw)
         replies[reply["In-Reply-To"]] = (reply, path)
     table = Table(title="1+X Intake demo: what the worker decided")
-    for column in ("sample", "subject", "decision", "reasons", "reply"):
-        table.add_column(column)
+    table.add_column("sample")
+    table.add_column("decision")
+    table.add_column("reasons", overflow="fold")
+    table.add_column("reply")
     colours = {"accepted": "green", "rejected": "red", "review": "yellow"}
     for label, raw, _arrived in samples:
         original = email.message_from_bytes(raw, policy=email.policy.default)
         reply, path = replies.get(original["Message-ID"], (None, None))
         if reply is None:
-            table.add_row(label, original["Subject"], "[dim]no reply (ignored)[/dim]", "", "")
+            table.add_row(label, "[dim]ignored[/dim]", "no reply: auto-generated or no submission", "–")
             continue
         decision = reply["X-Intake-Decision"]
-        table.add_row(label, original["Subject"], f"[{colours.get(decision, 'white')}]{decision}[/]",
-                      reply["X-Intake-Reasons"] or "", str(path.relative_to(ROOT)))
+        reasons = (reply["X-Intake-Reasons"] or "").replace(",", ", ")
+        table.add_row(label, f"[{colours.get(decision, 'white')}]{decision}[/]", reasons, path.name)
     console.print(table)
     console.print(f"Replies: {OUT.relative_to(ROOT)}/replies/*.eml   Ledger: {OUT.relative_to(ROOT)}/ledger.xlsx, ledger.json")
     first = next(iter(replies.values()), None)

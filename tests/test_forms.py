@@ -239,8 +239,17 @@ def test_unit_split_from_its_label_by_ocr_is_found_to_the_right():
     assert form.unit == "安徽职业技术学院" and form.unit_confident
 
 
-@pytest.mark.parametrize("colour, score, stamped", [("red", 0.6, True), ("gray", 0.65, False), ("gray", 0.97, True)])
-def test_weak_round_gray_marks_are_not_taken_for_a_stamp(colour, score, stamped):
+@pytest.mark.parametrize(
+    "colour, score, source, stamped, sure",
+    [
+        ("red", 0.6, "ocr", True, True),
+        ("gray", 0.97, "ocr", True, True),
+        ("gray", 0.65, "ocr", False, False),  # a faint round mark: no stamp, but ask a human
+        ("gray", 0.3, "ocr", False, True),
+        ("gray", 0.65, "text", False, True),  # electronic seals are colour images
+    ],
+)
+def test_stamp_and_how_sure_we_are(colour, score, source, stamped, sure):
     seal = Seal(bbox=(300, 100, 500, 300), colour=colour, score=score)
-    form = read(scan(summary_rows(["1", "物流管理", "初级", "30"]), seals=(seal,))).form
-    assert form.stamp is stamped
+    form = read(scan(summary_rows(["1", "物流管理", "初级", "30"]), seals=(seal,)), source=source).form
+    assert (form.stamp, form.stamp_confident) == (stamped, sure)
