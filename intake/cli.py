@@ -42,18 +42,27 @@ def cli() -> None:
 @click.option("--once", is_flag=True, help="Process everything waiting, send replies, then exit.")
 def run(once: bool) -> None:
     """Run the mailbox worker."""
+    from intake import mailbox as imap
     from intake.worker import Worker
     from ledger import db
     from ledger.store import Store
 
     settings = settings_or_exit()
     profile = profile_or_exit(settings)
-    engine = db.connect(settings.database_url)
-    db.migrate(engine)
+    try:
+        engine = db.connect(settings.database_url)
+        db.migrate(engine)
+    except db.DatabaseError as exc:
+        raise click.ClickException(str(exc)) from exc
     worker = Worker(settings, profile, Store(engine, profile))
     log = get_logger("intake.cli")
     if once:
-        summary = worker.run_once()
+        try:
+            summary = worker.run_once()
+        except imap.MailboxError as exc:
+            raise click.ClickException(
+                f"{exc}\nCheck INTAKE_IMAP_HOST/PORT/SSL and the password (NetEase: the 授权码), then run again."
+            ) from exc
         log.info(
             "run.done",
             fetched=summary.fetched,
@@ -70,6 +79,19 @@ def run(once: bool) -> None:
     log.info("run.start", profile=profile.id, folders=worker.poll_folders())
     worker.run_forever(stop)
     log.info("run.stopped")
+
+
+@cli.command()
+def health() -> None:
+    """Check the mailbox and the ledger; print JSON; exit 1 when something is down."""
+    import json
+
+    from intake.health import check
+
+    report = check(settings_or_exit())
+    click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+    if not report["ok"]:
+        sys.exit(1)
 
 
 def _register_plugins() -> None:

@@ -26,11 +26,12 @@ from intake.logs import get_logger
 from intake.message import decode
 from intake.pipeline import Processed, process
 from ledger.decision import Decision, Outcome, Reason, ReasonCode
-from ledger.store import OutgoingReply, Store
+from ledger.store import OutgoingReply, StaleDecision, Store
 
 log = get_logger("intake.worker")
 
 MAX_ATTEMPTS = 3  # a message that crashes processing this often goes to staff
+STALE_RETRIES = 3
 
 
 @dataclass
@@ -119,17 +120,27 @@ class Worker:
     def decide_one(self, record, summary: RunSummary) -> None:
         raw = originals.load(record.original_path)
         envelope = decode(raw, record.received_at)
-        state = self.store.snapshot()
-        result = self.process_fn(envelope, self.profile, state)
-        if result.decision is None:
-            self.store.record_decision(record.id, claim=None, forms=[], decision=None, reply=None, note=result.note)
-            summary.decided["ignored"] += 1
-            log.info("message.ignored", note=result.note)
-            return
-        reply = self.prepare_reply(envelope, result)
-        self.store.record_decision(
-            record.id, claim=result.claim, forms=list(result.forms), decision=result.decision, reply=reply
-        )
+        for attempt in range(1, STALE_RETRIES + 1):
+            state = self.store.snapshot()
+            result = self.process_fn(envelope, self.profile, state)
+            if result.decision is None:
+                self.store.record_decision(
+                    record.id, claim=None, forms=[], decision=None, reply=None, note=result.note
+                )
+                summary.decided["ignored"] += 1
+                log.info("message.ignored", note=result.note)
+                return
+            reply = self.prepare_reply(envelope, result)
+            try:
+                self.store.record_decision(
+                    record.id, claim=result.claim, forms=list(result.forms), decision=result.decision, reply=reply
+                )
+                break
+            except StaleDecision:
+                # Another worker changed the quota this increase quotes: decide again on fresh numbers.
+                log.info("message.stale_decision", attempt=attempt)
+        else:
+            raise RuntimeError(f"quota kept changing during {STALE_RETRIES} decisions")
         summary.decided[str(result.decision.outcome)] += 1
         log.info("message.decided", outcome=str(result.decision.outcome), reasons=result.decision.codes)
 

@@ -51,9 +51,8 @@ def remove_seals(image: np.ndarray, seals: list[Seal]) -> tuple[np.ndarray, list
                 region = gray[y0:y1, x0:x1]
                 # What is still faintly visible of the seal becomes the paper around it.
                 paper = cv2.morphologyEx(region, cv2.MORPH_CLOSE, np.ones((25, 25), np.uint8))
-                inked = cv2.dilate(_red_mask(image[y0:y1, x0:x1]), np.ones((5, 5), np.uint8)) > 0
                 faint = region > paper.astype(np.int16) - 60
-                region[inked & faint] = paper[inked & faint]
+                region[faint] = paper[faint]
         seals = [s for s in seals if s.colour != "red"]
     else:
         gray = image.copy()

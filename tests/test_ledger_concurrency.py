@@ -107,3 +107,22 @@ def test_racing_increases_lose_no_update(ledger_engine):
     assert stores[0].snapshot().quotas[KEY] == 10 + workers * rounds
     assert len(changes) == workers * rounds
     assert changes == [(10 + i, 11 + i) for i in range(workers * rounds)]  # an unbroken chain
+
+
+def test_the_same_mail_fetched_by_racing_fetchers_is_stored_once(ledger_engine):
+    stores = [Store(ledger_engine) for _ in range(4)]
+    barrier = threading.Barrier(4)
+
+    def fetch(i: int):
+        barrier.wait()
+        # The same bytes seen in four folders at once (e.g. INBOX and a spam folder, two fetchers).
+        return stores[i].record_message(
+            mailbox=f"folder{i}", uidvalidity=1, uid=1, message_id="<same@school.example.cn>",
+            sha256=hashlib.sha256(b"same").hexdigest(), received_at=T0, sender="jwc@school.example.cn",
+            subject="s", original_path="same.eml")
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(fetch, range(4)))
+    assert sum(created for _, created in results) == 1
+    assert len({record.id for record, _ in results}) == 1
+    assert all(stores[0].known_uids(f"folder{i}", 1) == {1} for i in range(4))

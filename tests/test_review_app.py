@@ -366,3 +366,21 @@ def test_downloads_of_the_original_and_its_attachment(world):
     image = client.get(f"/submissions/{world.submission_id}/pages/0/0.png")
     assert image.status_code == 200 and image.headers["content-type"] == "image/png"
     assert client.get(f"/messages/{world.message_pk}/attachments/5").status_code == 404
+
+
+def test_a_corrected_value_that_breaks_a_rule_is_flagged_on_its_cell(world):
+    client = client_for(world)
+    login(client)
+    page = client.get(f"/submissions/{world.submission_id}")
+    line = _line_id(world)
+    lower = world.approved - 10  # 调增后人数 below the approved number: not an increase
+    response = client.post(f"/submissions/{world.submission_id}/correct", follow_redirects=True,
+                           data={"csrf_token": csrf(page.text), f"line-{line}-requested": str(lower)})
+    assert "调增后人数未增加" in response.text
+    cell = re.search(r'<td class="num ([^"]*)"><input name="line-\d+-requested"', response.text).group(1)
+    assert cell == "bad-cell"
+    other = re.search(r'<td class="num ([^"]*)"><input name="line-\d+-approved"', response.text).group(1)
+    assert other == ""
+    with world.engine.connect() as conn:
+        (reason,) = conn.execute(sa.select(Submission.reasons)).scalar_one()
+    assert (reason["code"], reason["row"], reason["column"]) == ("quota.not_increase", 1, "调增后人数")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from tests.fixtures.world import CONTACT, IN_WINDOW, UNIT, run_intake, submission
 
 
@@ -56,9 +58,20 @@ def test_reply_waits_while_smtp_refuses_and_goes_out_once_later(world, dovecot, 
     assert first.returncode == 0, first.stderr
     assert smtp_sink.received == []
     assert dovecot.messages("已处理/退回") == []  # not filed before the reply went out
+    health = run_intake(world, "health")
+    assert health.returncode == 0, health.stdout
+    report = json.loads(health.stdout)
+    assert (report["database"]["queue_depth"], report["database"]["unsent_replies"]) == (0, 1)
 
     smtp_sink.refuse_with = None
     second = run_intake(world, "run", "--once")
     assert second.returncode == 0, second.stderr
     assert len(smtp_sink.received) == 1
     assert len(dovecot.messages("已处理/退回")) == 1
+
+
+def test_health_fails_when_the_mailbox_is_down(world, dovecot):
+    dovecot.stop()
+    health = run_intake(world, "health")
+    assert health.returncode == 1
+    assert json.loads(health.stdout)["mailbox"]["ok"] is False

@@ -30,6 +30,7 @@ from intake.pipeline import documents
 from ledger import db
 from ledger.decision import ReasonCode
 from ledger.models import Event, Message, Reply, utcnow
+from ledger.reconcile import DEFAULT_COLUMNS, columns_for
 from ledger.store import Store, reason_from_json
 from ledger.web import charts, labels, pages, queries
 from ledger.web.auth import (SESSION_COOKIE, SESSION_MAX_AGE, LoginLimiter, SessionCodec, StaffMember, authenticate,
@@ -243,7 +244,14 @@ def create_app(settings: Settings, *, profile: Profile | None = None, engine: sa
         replies = [(r, _reply_headers(r.raw), _reply_text(r.raw)) for r in detail.replies]
         reasons = [reason_from_json(r) for r in detail.reasons]
         marks = "-".join(map(str, sorted(problem_rows(detail)))) or "none"
-        return html(request, "detail.html", status=status, staff=member, d=detail, refs=refs, marks=marks,
+        headers = {**DEFAULT_COLUMNS.get(detail.submission.kind, {})}
+        try:
+            headers.update(columns_for(profile.form(detail.submission.kind)))
+        except KeyError:
+            pass
+        field_of = {header: name for name, header in headers.items()}
+        bad_cells = {(r.row, field_of[r.column]) for r in reasons if r.row is not None and r.column in field_of}
+        return html(request, "detail.html", status=status, staff=member, d=detail, refs=refs, marks=marks, bad_cells=bad_cells,
                     attachments=attachments, replies=replies, reasons=reasons, problems=problem_rows(detail),
                     error=error or original_error, notice=notice, nav="list",
                     reviewable=detail.submission.decision == "review")
