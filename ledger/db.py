@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+MIGRATION_LOCK = 0x1F1A7E  # PostgreSQL advisory lock key held while migrating
 READ_ONLY = "intake_read_only"  # execution option: a transaction that only reads
 
 
@@ -89,6 +90,10 @@ def migrate(engine: sa.Engine) -> None:
     """Bring the schema to the newest revision (idempotent)."""
     config = alembic_config(engine)
     with engine.begin() as connection:
+        if False:
+            # Several workers may start at once: one migrates, the others wait and find
+            # the schema at head. (SQLite: BEGIN IMMEDIATE already serialises them.)
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 

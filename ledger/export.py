@@ -18,11 +18,29 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ledger.db import reader
-from ledger.models import Certificate, Event, Message, Quota, QuotaChange, Submission, SubmissionLine, Unit
+from ledger.models import (
+    Certificate,
+    Event,
+    Message,
+    Quota,
+    QuotaChange,
+    Submission,
+    SubmissionLine,
+    Unit,
+)
 
 OFFICE_ZONE = ZoneInfo("Asia/Shanghai")
 DECISION_LABELS = {"accepted": "通过", "rejected": "退回", "review": "待审核"}
 KIND_LABELS = {"summary": "汇总表", "increase": "调增申请表"}
+# Short Chinese names of the reason codes for the workbook (the JSON keeps the codes).
+REASON_LABELS = {
+    "subject.malformed": "主题格式不符", "subject.unknown_unit": "单位不在名单", "subject.wrong_year": "年度不符",
+    "window.closed": "不在受理时间", "attachment.missing": "缺少附件", "attachment.unreadable": "附件无法读取",
+    "form.unrecognized": "未识别到表格", "form.stamp_missing": "未盖章", "form.unit_mismatch": "单位名称不一致",
+    "form.total_mismatch": "人数或合计有误", "cert.unknown": "证书不在目录", "cert.level_invalid": "级别不符",
+    "quota.not_approved": "无批准指标", "quota.original_mismatch": "原批准人数不符", "quota.not_increase": "不是调增",
+    "sender.unverified": "发件人未核实", "ocr.low_confidence": "识别不清待核对",
+}
 
 
 @dataclass(frozen=True)
@@ -48,6 +66,7 @@ class SubmissionEntry:
     received_at: datetime
     decision: str
     reasons: tuple[str, ...]  # distinct codes, first-seen order
+    reason_rows: tuple[tuple[str, int | None], ...]  # (code, 序号 or None for the whole form)
     stamp: bool
     total: int | None
     superseded: bool
@@ -109,7 +128,8 @@ def collect(engine: sa.Engine) -> LedgerExport:
                 id=sub.id, message_id=message.message_id, sender=message.sender, subject=message.subject,
                 unit=sub.unit, city=unit.city if unit else "", year=sub.year, kind=sub.kind,
                 received_at=sub.received_at, decision=sub.decision,
-                reasons=tuple(dict.fromkeys(r["code"] for r in sub.reasons)), stamp=sub.stamp, total=sub.total,
+                reasons=tuple(dict.fromkeys(r["code"] for r in sub.reasons)),
+                reason_rows=tuple((r["code"], r.get("row")) for r in sub.reasons), stamp=sub.stamp, total=sub.total,
                 superseded=sub.superseded_by_id is not None, lines=tuple(lines[sub.id])))
         imported = dict(s.execute(sa.select(QuotaChange.quota_id, QuotaChange.new_approved)
                                   .where(QuotaChange.cause == "import").order_by(QuotaChange.id)).all())
@@ -161,9 +181,9 @@ def write_json(export: LedgerExport, path: Path, zone: ZoneInfo = OFFICE_ZONE) -
 # --- Excel ------------------------------------------------------------------------------
 
 SUMMARY_HEADERS = ("单位名称", "单位类型", "所属市", "收到表格数", "汇总表状态", "申报人数合计",
-                   "调增申请（通过/收到）", "最后收到时间")
+                   "调增申请（通过/收到）", "最后收到时间", "汇总表问题")
 DETAIL_HEADERS = ("收到时间", "单位名称", "所属市", "表格", "处理结果", "是否已被新表替代", "序号", "证书名称", "级别",
-                  "拟申报人数", "原批准人数", "调增后人数", "问题代码", "邮件编号")
+                  "拟申报人数", "原批准人数", "调增后人数", "问题", "邮件编号")
 QUOTA_HEADERS = ("年度", "单位名称", "所属市", "证书名称", "级别", "导入批准人数", "调增次数", "当前批准人数")
 EVENT_HEADERS = ("时间", "操作者", "操作", "对象", "详情")
 CITY_HEADERS = ("单位名称", "表格", "处理结果", "序号", "证书名称", "级别", "拟申报人数", "原批准人数", "调增后人数",
@@ -194,8 +214,13 @@ def summary_rows(export: LedgerExport, zone: ZoneInfo = OFFICE_ZONE) -> list[tup
             current.total if current and current.decision != "rejected" else None,
             f"{sum(e.decision == 'accepted' for e in increases)}/{len(increases)}",
             _local(max((e.received_at for e in entries), default=None), zone),
+            _labels(current.reasons) if current else "",
         ))
     return rows
+
+
+def _labels(codes) -> str:
+    return "、".join(dict.fromkeys(REASON_LABELS.get(c, c) for c in codes))
 
 
 def detail_rows(export: LedgerExport, zone: ZoneInfo = OFFICE_ZONE) -> list[tuple]:
@@ -203,11 +228,12 @@ def detail_rows(export: LedgerExport, zone: ZoneInfo = OFFICE_ZONE) -> list[tupl
     for e in export.submissions:
         common = (_local(e.received_at, zone), e.unit, e.city, KIND_LABELS.get(e.kind, e.kind),
                   DECISION_LABELS.get(e.decision, e.decision), "是" if e.superseded else "否")
-        tail = (",".join(e.reasons), e.message_id)
         for line in e.lines or (None,):
             values = ((line.row, line.certificate, line.level, line.count, line.approved, line.requested)
                       if line else (None, "（无表格）", "", None, None, None))
-            rows.append(common + values + tail)
+            # A line shows its own problems and those of the whole form.
+            codes = [c for c, row in e.reason_rows if row is None or (line is not None and row == line.row)]
+            rows.append(common + values + (_labels(codes), e.message_id))
     return rows
 
 

@@ -12,6 +12,7 @@ current number).
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,7 +113,9 @@ def _required(row: Row, column: str, problems: _Problems) -> str:
 
 
 def _integer(row: Row, column: str, problems: _Problems, *, low: int, high: int, unit: str = "") -> int | None:
-    text = row.values[column].removesuffix(unit) if unit else row.values[column]
+    # Full-width digits (２０２５) and a trailing unit (2025年) are how people type numbers here.
+    text = unicodedata.normalize("NFKC", row.values[column]).replace(" ", "")
+    text = text.removesuffix(unit) if unit else text
     if not text:
         problems.add(row, column, "不能为空")
         return None
@@ -148,7 +151,8 @@ def parse_units(table: Table) -> list[UnitRow]:
         if kind and kind not in UNIT_TYPES:
             problems.add(row, "单位类型", f"应为 {'、'.join(UNIT_TYPES)} 之一，读到“{kind}”")
         city = _required(row, "所属市", problems)
-        contacts = tuple(c.lower() for c in split_list(row.values["联系邮箱"], LOOSE_SEPARATORS))
+        contacts = tuple(unicodedata.normalize("NFKC", c).lower()
+                         for c in split_list(row.values["联系邮箱"], LOOSE_SEPARATORS))
         for address in contacts:
             if not _EMAIL.match(address):
                 problems.add(row, "联系邮箱", f"“{address}”不是有效的邮箱地址（多个地址用分号隔开）")

@@ -16,7 +16,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from config.profile import FormRule
 from ledger.decision import Claim, Decision, Reason, ReasonCode
 from ledger.state import LedgerState
-from parsers.model import LEVELS, Form, IncreaseForm, IncreaseLine, SummaryForm, SummaryLine
+from parsers.model import (
+    LEVELS,
+    Form,
+    IncreaseForm,
+    IncreaseLine,
+    SummaryForm,
+    SummaryLine,
+)
 
 # Header texts used in reasons when the caller passes none (the Anhui 2025 notice's forms).
 DEFAULT_COLUMNS: dict[str, dict[str, str]] = {

@@ -264,7 +264,7 @@ class Store:
             if decision.outcome == Outcome.ACCEPTED and claim is not None:
                 for submission, form in submissions:
                     if isinstance(form, IncreaseForm):
-                        self._apply_increase(s, claim, submission, form, now)
+                        self.apply_increase(s, claim, submission, form, now)
             if reply is not None:
                 s.add(Reply(message_pk=message_pk, to_addr=reply.to_addr, reply_message_id=reply.reply_message_id,
                             raw=reply.raw, status=QUEUED, attempts=0, next_attempt_at=now, last_error="",
@@ -340,8 +340,14 @@ class Store:
                                     year=row.year, kind=row.kind, decision=row.decision,
                                     received_at=row.received_at, total=row.total)
 
-    def _apply_increase(self, s: Session, claim: Claim, submission: Submission, form: IncreaseForm,
-                        now: datetime) -> None:
+    def apply_increase(self, s: Session, claim: Claim, submission: Submission, form: IncreaseForm,
+                       now: datetime, *, actor: str = WORKER) -> None:
+        """Raise the quotas of an accepted increase inside the caller's transaction ``s``.
+
+        Used by ``record_decision`` and by a staff decision on the review page (``actor``
+        ``staff:<name>``). Raises ``StaleDecision`` when a quoted number is no longer current;
+        the caller's transaction must then be rolled back.
+        """
         # Lock in a fixed order so two workers never wait on each other in a cycle.
         for line in sorted(form.lines, key=lambda l: (l.certificate, l.level)):
             quota = s.execute(
@@ -358,10 +364,12 @@ class Store:
             old = quota.approved
             quota.approved, quota.updated_at = line.requested, now
             s.add(QuotaChange(quota_id=quota.id, old_approved=old, new_approved=line.requested, cause="increase",
-                              actor=WORKER, submission_id=submission.id, source="", at=now))
-            _event(s, WORKER, "quota.increased", f"quota:{claim.year}/{claim.unit}/{line.certificate}/{line.level}",
+                              actor=actor, submission_id=submission.id, source="", at=now))
+            _event(s, actor, "quota.increased", f"quota:{claim.year}/{claim.unit}/{line.certificate}/{line.level}",
                    {"old": old, "new": line.requested, "submission": submission.id,
                     "message": submission.message_pk, "row": line.row})
+
+    _apply_increase = apply_increase  # the name ledger/web/review.py first used
 
     # --- outbox ---------------------------------------------------------------------
 

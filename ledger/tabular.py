@@ -112,9 +112,9 @@ def read_table(path: Path, columns: Sequence[str]) -> Table:
     else:
         first = [cell_text(c) for c in raw[0]] if raw else []
         missing = [c for c in wanted if c not in {normalise_header(h) for h in first}]
-        raise ImportFileError([
-            f"{path.name}:1: 表头缺少列 {'、'.join(missing)}；"
-            f"表头应为：{','.join(wanted)}（读到的表头：{','.join(first) or '空'}）"])
+        problem = (f"{path.name}:1: 表头缺少列 {'、'.join(missing)}；"
+                   f"表头应为：{','.join(wanted)}（读到的表头：{','.join(first) or '空'}）")
+        raise ImportFileError([problem])
 
     duplicated = sorted({h for h in headers if h in wanted and headers.count(h) > 1})
     if duplicated:

@@ -247,6 +247,10 @@ def _rapid():
                         # two-character cell to 8× its size. 96 px reads the same, ~7× faster.
                         "Rec.rec_img_shape": [3, 48, 96],
                         "Rec.rec_batch_num": 6,
+                        # One thread: Tesseract runs alongside on the other core, and idle
+                        # onnxruntime worker threads spin and burn CPU on a busy machine.
+                        "EngineConfig.onnxruntime.intra_op_num_threads": 1,
+                        "EngineConfig.onnxruntime.inter_op_num_threads": 1,
                     }
                 )
             except Exception as exc:  # onnxruntime missing or a broken model

@@ -141,6 +141,9 @@ def _split_lines(ink: np.ndarray, gray: np.ndarray) -> list[np.ndarray]:
         touches = x == 0 or y == 0 or x + w == W or y + h == H
         if touches and max(w, h) < H * 0.35:
             continue  # a crumb of a ruling line at the cell's edge
+        near_edge = x + w < W * 0.1 or x > W * 0.9 or y + h < H * 0.15 or y > H * 0.85
+        if near_edge and max(w, h) < H * 0.25:
+            continue  # dust along a slightly slanted rule
         if (h <= max(6, H // 8) and w >= W * 0.5) or (w <= max(6, W // 8) and h >= H * 0.7):
             continue  # what is left of a (blurred, thick) ruling line
         keep[i] = True
@@ -365,6 +368,11 @@ def _combine_cell(c: _CellLines, reads: list[list[LineText]], numeric: bool) -> 
     bbox = tuple(float(v) for v in c.bbox)
     if not c.lines:
         return Cell(c.row, c.col, "", 1.0, bbox, c.row_span, c.col_span, None)
+    # A line no engine could read next to lines that were read is a speck, not a field.
+    n_lines = len(c.lines)
+    blank = [k for k in range(n_lines) if not any(r[k].text for r in reads)]
+    if len(blank) < n_lines:
+        reads = [[r[k] for k in range(n_lines) if k not in blank] for r in reads]
     texts = []
     confs = []
     for engine_lines in reads:

@@ -208,6 +208,22 @@ def test_garbled_title_is_classified_by_the_table_header():
     assert classify(scan(rows, title="安徽省 1+X 职业技能等级证书申报学校汇"), ANHUI) == "summary"
 
 
+def test_no_round_mark_at_all_is_a_sure_no_stamp():
+    form = read(scan(summary_rows(["1", "物流管理", "初级", "30"]), seals=())).form
+    assert (form.stamp, form.stamp_confident) == (False, True)
+
+
+def test_title_and_header_lost_from_the_grid_still_classify_by_column_names():
+    # A black-and-white scan: the title is garbled, the header row fell outside the grid.
+    rows = [["1", "老年照护", "高级", "8", "15"]]
+    base = scan(rows, title="学交技能等级证书申报学校工总表")
+    lines = base.lines + (TextLine("序号", 1.0, (0, 180, 50, 199)), TextLine("证书级别原批准人数", 1.0, (200, 180, 400, 199)),
+                          TextLine("证书名称", 1.0, (60, 180, 190, 199)), TextLine("调增后人数", 1.0, (420, 180, 500, 199)))
+    reading = read(PageScan(base.width, base.height, base.grid, lines, base.seals))
+    assert reading.kind == "increase"
+    assert reading.form.lines == () and not reading.form.table_confident  # → review, not form.unrecognized
+
+
 def test_application_and_unknown_pages():
     application = scan([["项目", "内容"], ["院校名称", ""]], title="附件1  1+X 证书制度试点院校申报表")
     assert read(application).kind == "application" and read(application).form is None
@@ -245,7 +261,7 @@ def test_unit_split_from_its_label_by_ocr_is_found_to_the_right():
         ("red", 0.6, "ocr", True, True),
         ("gray", 0.97, "ocr", True, True),
         ("gray", 0.65, "ocr", False, False),  # a faint round mark: no stamp, but ask a human
-        ("gray", 0.3, "ocr", False, True),
+        ("gray", 0.3, "ocr", False, False),
         ("gray", 0.65, "text", False, True),  # electronic seals are colour images
     ],
 )

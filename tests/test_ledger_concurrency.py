@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -24,7 +24,7 @@ UNIT = anhui_schools(1)[0]["name"]
 CERT, LEVEL = "工业机器人应用编程", "中级"
 KEY = (2025, UNIT, CERT, LEVEL)
 CLAIM = Claim(unit=UNIT, year=2025, kind="increase")
-T0 = datetime(2025, 3, 20, 1, 0, tzinfo=timezone.utc)
+T0 = datetime(2025, 3, 20, 1, 0, tzinfo=UTC)
 
 
 def _message(store: Store, n: int) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
@@ -40,11 +40,10 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path):
 
 
 def test_foreign_keys_are_enforced(ledger_engine):
-    with pytest.raises(sa.exc.IntegrityError):
-        with ledger_engine.begin() as conn:
-            conn.execute(sa.text(
-                "INSERT INTO quotas (year, unit_id, certificate_id, level, approved, updated_at) "
-                "VALUES (2025, 999, 999, '初级', 5, CURRENT_TIMESTAMP)"))
+    with pytest.raises(sa.exc.IntegrityError), ledger_engine.begin() as conn:
+        conn.execute(sa.text(
+            "INSERT INTO quotas (year, unit_id, certificate_id, level, approved, updated_at) "
+            "VALUES (2025, 999, 999, '初级', 5, CURRENT_TIMESTAMP)"))
 
 
 def test_datetimes_come_back_aware_in_utc(ledger_engine):
@@ -54,25 +53,23 @@ def test_datetimes_come_back_aware_in_utc(ledger_engine):
                                             contacts=[], updated_at=datetime(2025, 3, 14, 9, 30, tzinfo=shanghai)))
     with ledger_engine.connect() as conn:
         stored = conn.execute(sa.select(Unit.updated_at)).scalar_one()
-    assert stored == datetime(2025, 3, 14, 1, 30, tzinfo=timezone.utc)
+    assert stored == datetime(2025, 3, 14, 1, 30, tzinfo=UTC)
     assert stored.utcoffset() == timedelta(0)
 
 
 def test_naive_datetimes_are_refused(ledger_engine):
-    with pytest.raises(sa.exc.StatementError, match="naive datetime"):
-        with ledger_engine.begin() as conn:
-            conn.execute(sa.insert(Unit).values(name="x", type="", city="", aliases=[], contacts=[],
-                                                updated_at=datetime(2025, 1, 1)))
+    with pytest.raises(sa.exc.StatementError, match="naive datetime"), ledger_engine.begin() as conn:
+        conn.execute(sa.insert(Unit).values(name="x", type="", city="", aliases=[], contacts=[],
+                                            updated_at=datetime(2025, 1, 1)))
 
 
 def test_events_are_append_only(ledger_engine):
     with ledger_engine.begin() as conn:
         conn.execute(sa.insert(Event).values(actor="import", action="test", subject="s", detail={"a": 1},
-                                             at=datetime.now(timezone.utc)))
+                                             at=datetime.now(UTC)))
     for statement in (sa.update(Event).values(actor="staff:mallory"), sa.delete(Event)):
-        with pytest.raises(sa.exc.DBAPIError, match="append-only"):
-            with ledger_engine.begin() as conn:
-                conn.execute(statement)
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"), ledger_engine.begin() as conn:
+            conn.execute(statement)
     with ledger_engine.connect() as conn:
         assert conn.execute(sa.select(Event.actor)).scalars().all() == ["import"]
 
@@ -92,7 +89,7 @@ def test_sqlite_readers_do_not_wait_for_a_writer(tmp_path):
     migrate(engine)
     with engine.begin() as writer:  # the worker, mid-transaction, holding the write lock
         writer.execute(sa.insert(Unit).values(name="安徽大学", type="本科", city="合肥市", aliases=[], contacts=[],
-                                              updated_at=datetime.now(timezone.utc)))
+                                              updated_at=datetime.now(UTC)))
         seen = []
         thread = threading.Thread(target=lambda: seen.append(Store(engine).snapshot().units))
         thread.start()
@@ -100,3 +97,27 @@ def test_sqlite_readers_do_not_wait_for_a_writer(tmp_path):
         assert not thread.is_alive() and seen == [()]  # the uncommitted unit is not visible
     assert Store(engine).snapshot().units[0].name == "安徽大学"
     engine.dispose()
+
+
+def test_workers_starting_together_migrate_once(ledger_url):
+    import threading
+
+    engines = [connect(ledger_url) for _ in range(3)]
+    barrier, errors = threading.Barrier(3), []
+
+    def start(engine):
+        barrier.wait()
+        try:
+            migrate(engine)
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start, args=(e,)) for e in engines]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert current_revision(engines[0]) == head_revision()
+    for engine in engines:
+        engine.dispose()

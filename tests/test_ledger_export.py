@@ -22,7 +22,14 @@ from ledger.export import (
     write_json,
     write_xlsx,
 )
-from ledger.imports import CATALOG_COLUMNS, QUOTA_COLUMNS, UNIT_COLUMNS, import_catalog, import_quotas, import_units
+from ledger.imports import (
+    CATALOG_COLUMNS,
+    QUOTA_COLUMNS,
+    UNIT_COLUMNS,
+    import_catalog,
+    import_quotas,
+    import_units,
+)
 from ledger.store import OutgoingReply, Store
 from parsers.model import IncreaseForm, IncreaseLine, SummaryForm, SummaryLine
 from tests.fixtures.database import anhui_schools, catalogue
@@ -117,11 +124,13 @@ def test_workbook_has_the_sheets_staff_need_formatted(ledger, tmp_path):
     assert summary[A][3:7] == [2, "通过", 30, "0/0"]  # the newer summary counts
     assert summary[B][3:7] == [1, "未收到", None, "1/1"]
     assert summary[C][3:6] == [2, "退回", None]
+    assert summary[C][8] == "缺少附件"  # the newest summary's problems, in Chinese
     assert summary[A][7] == datetime(2025, 3, 21, 9, 30)  # office wall-clock time
     assert book["汇总"]["H2"].number_format == "yyyy-mm-dd hh:mm"
 
     detail = _rows(book["明细"])[1:]
     assert len(detail) == 1 + 2 + 1 + 1 + 1  # one row per line, one for a mail without a form
+    assert [r[12] for r in detail if r[1] == C] == ["未盖章、发件人未核实", "缺少附件"]
     superseded = [r for r in detail if r[5] == "是"]
     assert [(r[1], r[7], r[9]) for r in superseded] == [(A, BIM, 20)]
 
@@ -147,3 +156,17 @@ def test_an_empty_ledger_exports_empty_but_valid_files(ledger_engine, tmp_path):
     assert to_json(export) == {"submissions": [], "quotas": []}
     assert write_xlsx(export, tmp_path / "empty.xlsx") == ["汇总", "明细", "指标", "事件"]
     assert load_workbook(tmp_path / "empty.xlsx")["汇总"].max_row == 1
+
+
+def test_each_detail_line_shows_its_own_problems_and_the_forms(ledger, tmp_path):
+    store = Store(ledger)
+    record, _ = store.record_message(mailbox="INBOX", uidvalidity=1, uid=99, message_id="<99@school.example.cn>",
+                                     sha256="9" * 64, received_at=datetime(2025, 4, 1, tzinfo=SHANGHAI),
+                                     sender="jwc@school.example.cn", subject="s", original_path="99.eml")
+    form = SummaryForm(B, True, 99, (SummaryLine(1, BIM, "初级", 5), SummaryLine(2, WEB, "特级", 5)))
+    store.record_decision(record.id, claim=Claim(B, 2025, "summary"), forms=[form], reply=None,
+                          decision=Decision.from_reasons([Reason(ReasonCode.CERT_LEVEL_INVALID, row=2),
+                                                          Reason(ReasonCode.FORM_TOTAL_MISMATCH, column="合计")]))
+    write_xlsx(collect(ledger), tmp_path / "x.xlsx")
+    rows = [r for r in _rows(load_workbook(tmp_path / "x.xlsx")["明细"])[1:] if r[13] == "<99@school.example.cn>"]
+    assert [(r[6], r[12]) for r in rows] == [(1, "人数或合计有误"), (2, "级别不符、人数或合计有误")]

@@ -180,6 +180,12 @@ def test_a_bad_catalog_row_imports_nothing(ledger_engine, tmp_path, column, bad,
     assert Store(ledger_engine).snapshot().certificates == ()
 
 
+def test_numbers_typed_the_chinese_way_are_read(reference, tmp_path):
+    rows = [["２０２５年", SCHOOLS[0]["name"], BIM, "初级", " ３０ "]]
+    assert import_quotas(reference, write_csv(tmp_path / "q.csv", QUOTA_COLUMNS, rows)).created == 1
+    assert dict(Store(reference).snapshot().quotas) == {(2025, SCHOOLS[0]["name"], BIM, "初级"): 30}
+
+
 def test_quotas_import_resolves_aliases_and_is_idempotent(reference, tmp_path):
     path = write_xlsx(tmp_path / "quotas.xlsx", QUOTA_COLUMNS, quota_rows())
     assert import_quotas(reference, path).created == 3

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from email.message import EmailMessage
 
 import pytest
@@ -11,8 +11,15 @@ import sqlalchemy as sa
 
 from config.profile import load_profile
 from ledger.decision import Claim, Decision, Outcome, Reason, ReasonCode
-from ledger.models import Event, Quota, QuotaChange, Reply, Submission, SubmissionLine
-from ledger.store import OutgoingReply, StaleDecision, Store, StoreError, reason_from_json, reason_to_json
+from ledger.models import Event, QuotaChange, Reply, Submission, SubmissionLine
+from ledger.store import (
+    OutgoingReply,
+    StaleDecision,
+    Store,
+    StoreError,
+    reason_from_json,
+    reason_to_json,
+)
 from parsers.model import IncreaseForm, IncreaseLine, SummaryForm, SummaryLine
 from tests.fixtures.database import anhui_schools, seed
 
@@ -147,7 +154,7 @@ def test_outbox_retries_then_sends_then_files(store):
     message, _ = _store_message(store, 1)
     store.record_decision(message.id, claim=SUMMARY, forms=[], decision=Decision.from_reasons(
         [Reason(ReasonCode.ATTACHMENT_MISSING)]), reply=_reply(1))
-    now = datetime.now(timezone.utc) + timedelta(seconds=1)  # queued replies are due at once
+    now = datetime.now(UTC) + timedelta(seconds=1)  # queued replies are due at once
     [queued] = store.queued_replies(now)
     assert (queued.message_pk, queued.status, queued.attempts) == (message.id, "queued", 0)
     assert queued.raw == _reply(1).raw
@@ -275,7 +282,7 @@ def test_a_permanently_refused_reply_stops_retrying_and_the_mail_is_filed(store,
     message, _ = _store_message(store, 1)
     store.record_decision(message.id, claim=SUMMARY, forms=[_summary((BIM, "初级", 20))], decision=ACCEPTED,
                           reply=_reply(1))
-    now = datetime.now(timezone.utc) + timedelta(seconds=1)
+    now = datetime.now(UTC) + timedelta(seconds=1)
     [queued] = store.queued_replies(now)
     store.mark_reply_failed(queued.id, "550 mailbox unavailable", retry_at=None)
     store.mark_reply_failed(queued.id, "550 again", retry_at=now)  # no effect once refused for good
@@ -284,3 +291,21 @@ def test_a_permanently_refused_reply_stops_retrying_and_the_mail_is_filed(store,
         assert conn.execute(sa.select(Reply.status, Reply.attempts)).one() == ("failed", 1)
     assert [(r.id, o) for r, o in store.unfiled()] == [(message.id, "accepted")]
     assert store.message(message.id).state == "decided"  # never marked replied
+
+
+def test_a_staff_decision_raises_the_quota_in_its_own_transaction_and_names_the_staff(store, ledger_engine):
+    from sqlalchemy.orm import Session
+
+    message, _ = _store_message(store, 1)
+    form = _increase((ROBOT, "中级", 10, 16))
+    store.record_decision(message.id, claim=INCREASE, forms=[form], reply=None,
+                          decision=Decision.from_reasons([Reason(ReasonCode.OCR_LOW_CONFIDENCE, row=1)]))
+    assert store.snapshot().quotas[(2025, UNIT, ROBOT, "中级")] == 10  # review: nothing applied yet
+    with Session(ledger_engine) as s, s.begin():
+        submission = s.execute(sa.select(Submission)).scalar_one()
+        store.apply_increase(s, INCREASE, submission, form, datetime.now(UTC), actor="staff:王老师")
+    assert store.snapshot().quotas[(2025, UNIT, ROBOT, "中级")] == 16
+    with ledger_engine.connect() as conn:
+        assert conn.execute(sa.select(QuotaChange.actor)).scalar_one() == "staff:王老师"
+        assert conn.execute(sa.select(Event.actor).where(Event.action == "quota.increased")).scalar_one() == \
+            "staff:王老师"

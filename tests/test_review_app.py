@@ -14,7 +14,7 @@ import email.policy
 import random
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
@@ -32,10 +32,11 @@ from intake.message import decode
 from ledger.db import connect, migrate
 from ledger.decision import Claim, Decision, Outcome, Reason, ReasonCode
 from ledger.models import Event, Quota, Reply, Submission, SubmissionLine
+from ledger.reconcile import check_form
 from ledger.store import OutgoingReply, Store
 from ledger.web.app import create_app
 from ledger.web.auth import LoginLimiter, add_staff
-from ledger.reconcile import check_form
+from ledger.web.models import StaffCorrection
 from parsers.model import IncreaseForm, IncreaseLine, SummaryForm, SummaryLine
 from tests.fixtures.database import anhui_schools, catalogue, seed
 
@@ -117,7 +118,7 @@ def build_world(url: str, tmp_path: Path, *, smtp_port: int = 2525, units: int =
                                 now=ARRIVED + timedelta(minutes=1))
     store.record_decision(record.id, claim=claim, forms=[form], decision=decision,
                           reply=OutgoingReply(envelope.sender, reply_id, first))
-    (queued,) = store.queued_replies(datetime.now(timezone.utc))
+    (queued,) = store.queued_replies(datetime.now(UTC))
     store.mark_reply_sent(queued.id, ARRIVED + timedelta(minutes=2))  # the worker already sent it
     with engine.connect() as conn:
         submission_id = conn.execute(sa.select(Submission.id)).scalar_one()
@@ -126,9 +127,8 @@ def build_world(url: str, tmp_path: Path, *, smtp_port: int = 2525, units: int =
                        approved, requested, misread)
 
 
-def add_season(world: ReviewWorld, tmp_path: Path, count: int, seed_: int = 7) -> None:
+def add_season(world: ReviewWorld, count: int, seed_: int = 7) -> None:
     """Summaries from other units over the first days of the window, decided by the real rules."""
-    profile = world.store.profile
     state = world.store.snapshot()
     rng = random.Random(seed_)
     others = [u for u in state.units if u.name != world.unit]
@@ -202,6 +202,7 @@ def test_login_sets_a_signed_httponly_samesite_cookie_and_logs_the_event(world):
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie
     page = client.get("/")
     assert page.status_code == 200 and "未提交单位" in page.text and STAFF in page.text
+    assert client.get("/login", follow_redirects=False).headers["location"] == "/"
     # A tampered cookie is a new anonymous session.
     value = client.cookies.get("intake_session")
     client.cookies.set("intake_session", value[:-2] + ("AA" if not value.endswith("AA") else "BB"))
@@ -366,6 +367,11 @@ def test_downloads_of_the_original_and_its_attachment(world):
     image = client.get(f"/submissions/{world.submission_id}/pages/0/0.png")
     assert image.status_code == 200 and image.headers["content-type"] == "image/png"
     assert client.get(f"/messages/{world.message_pk}/attachments/5").status_code == 404
+    with world.engine.connect() as conn:
+        logged = conn.execute(sa.select(Event.actor, Event.detail).where(Event.action == "staff.downloaded")
+                              .order_by(Event.id)).all()
+    assert [(actor, d["file"]) for actor, d in logged] == [
+        (f"staff:{STAFF}", f"message-{world.message_pk}.eml"), (f"staff:{STAFF}", "指标调增申请表.png")]
 
 
 def test_a_corrected_value_that_breaks_a_rule_is_flagged_on_its_cell(world):
@@ -384,3 +390,36 @@ def test_a_corrected_value_that_breaks_a_rule_is_flagged_on_its_cell(world):
     with world.engine.connect() as conn:
         (reason,) = conn.execute(sa.select(Submission.reasons)).scalar_one()
     assert (reason["code"], reason["row"], reason["column"]) == ("quota.not_increase", 1, "调增后人数")
+    # The rules still say no: staff cannot accept it, only correct it further or reject it.
+    refused = client.post(f"/submissions/{world.submission_id}/decide",
+                          data={"csrf_token": csrf(page.text), "outcome": "accepted"})
+    assert refused.status_code == 409 and "调增后人数未增加（第1行）" in refused.text
+    assert world.queued() == [] and world.quota() == world.approved
+
+
+def test_a_lost_original_stops_the_decision_with_a_clear_message(world):
+    Path(world.store.message(world.message_pk).original_path).unlink()
+    client = client_for(world)
+    login(client)
+    page = client.get(f"/submissions/{world.submission_id}")
+    assert page.status_code == 200 and "原始邮件文件无法读取" in page.text
+    response = client.post(f"/submissions/{world.submission_id}/decide",
+                           data={"csrf_token": csrf(page.text), "outcome": "accepted"})
+    assert response.status_code == 409 and "INTAKE_DATA_DIR" in response.text
+    assert world.queued() == [] and world.quota() == world.approved
+
+
+def test_an_edit_not_saved_separately_is_part_of_the_decision(world):
+    client = client_for(world)
+    login(client)
+    page = client.get(f"/submissions/{world.submission_id}")
+    line = _line_id(world)
+    response = client.post(f"/submissions/{world.submission_id}/decide", follow_redirects=True, data={
+        "csrf_token": csrf(page.text), f"line-{line}-requested": str(world.requested),
+        f"line-{line}-approved": str(world.approved), "unit": world.unit, "outcome": "accepted", "note": ""})
+    assert "已通过" in response.text
+    assert world.quota() == world.requested
+    with world.engine.connect() as conn:
+        corrections = conn.execute(sa.select(StaffCorrection.field, StaffCorrection.old_value,
+                                             StaffCorrection.new_value)).all()
+    assert corrections == [("requested", str(world.misread), str(world.requested))]

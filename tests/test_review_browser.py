@@ -15,13 +15,12 @@ import time
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 import uvicorn
 
 from intake.worker import RunSummary, Worker
-from ledger.web.app import create_app
-import sqlalchemy as sa
-
 from ledger.models import Submission, Unit
+from ledger.web.app import create_app
 from tests.test_review_app import NOW, PASSWORD, STAFF, add_season, build_world
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -41,7 +40,7 @@ def free_port() -> int:
 @pytest.fixture
 def served(tmp_path, smtp_sink):
     world = build_world(f"sqlite:///{tmp_path / 'ledger.sqlite3'}", tmp_path, smtp_port=smtp_sink.port, units=24)
-    add_season(world, tmp_path, 30)  # a busy week, so the dashboard and the list look like the season
+    add_season(world, 30)  # a busy week, so the dashboard and the list look like the season
     app = create_app(world.settings, engine=world.engine, clock=lambda: NOW)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))

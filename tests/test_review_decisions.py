@@ -5,15 +5,24 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 import sqlalchemy as sa
 
 from ledger.models import Event, QuotaChange, Reply, Submission
+from ledger.web import queries
 from ledger.web.review import CellChange, ReviewError, correct, decide
-from tests.test_review_app import NOW, build_world
+from tests.test_review_app import NOW, ReviewWorld, build_world
 
 
-def test_simultaneous_decisions_queue_exactly_one_follow_up(ledger_url, tmp_path):
-    world = build_world(ledger_url, tmp_path)
+@pytest.fixture
+def world(ledger_url, tmp_path) -> ReviewWorld:
+    """The review world on SQLite, then on PostgreSQL."""
+    built = build_world(ledger_url, tmp_path)
+    yield built
+    built.engine.dispose()
+
+
+def test_simultaneous_decisions_queue_exactly_one_follow_up(world):
     profile = world.store.profile
     with world.engine.connect() as conn:
         line_id = conn.execute(sa.text("SELECT id FROM submission_lines")).scalar_one()
@@ -49,4 +58,54 @@ def test_simultaneous_decisions_queue_exactly_one_follow_up(ledger_url, tmp_path
     assert world.quota() == world.requested
     assert len(decided) == 1 and [(old, new) for old, new, _ in changes] == [(world.approved, world.requested)]
     assert changes[0][2] == decided[0]  # the quota history names the staff member who decided
-    world.engine.dispose()
+
+    # The pages' queries read the decision back the same way on both databases.
+    board = queries.dashboard(world.engine, profile, NOW)
+    assert board.by_decision == {"accepted": 1}
+    assert [u.unit for u in board.missing if u.unit == world.unit] == [world.unit]  # an increase is no summary
+    listed = queries.list_submissions(world.engine, profile, queries.Filters(decision="accepted", unit=world.unit[:2]))
+    assert [r.id for r in listed.rows] == [world.submission_id]
+    (quota,) = queries.quotas(world.engine, world.unit, only_changed=True)
+    assert (quota.approved, [c.actor for c in quota.changes]) == (world.requested, decided)
+
+
+def test_a_summary_with_an_unsure_unit_name_is_corrected_and_accepted(world):
+    from datetime import timedelta
+    from email.message import EmailMessage
+
+    from intake import originals
+    from ledger.decision import Claim, Decision
+    from ledger.reconcile import check_form
+    from parsers.model import SummaryForm, SummaryLine
+    from tests.test_review_app import ARRIVED
+
+    profile, state = world.store.profile, world.store.snapshot()
+    misread = world.unit[:-1] + "字"  # one character misread, and the reader said it was unsure
+    form = SummaryForm(unit=misread, stamp=True, total=30, unit_confident=False, lines=(
+        SummaryLine(row=1, certificate=world.certificate, level="中级", count=30),))
+    claim = Claim(unit=world.unit, year=2025, kind="summary")
+    reasons = check_form(form, claim, state, attachment="汇总表.pdf", page=1)
+    assert [str(r.code) for r in reasons] == ["ocr.low_confidence"]
+    msg = EmailMessage()
+    msg["From"], msg["Subject"], msg["Message-ID"] = world.contact, f"{world.unit}+2025年证书申报", "<s1@school.example.cn>"
+    msg.set_content("汇总表")
+    sha, path = originals.keep(world.settings.data_dir, bytes(msg))
+    record, _ = world.store.record_message(mailbox="INBOX", uidvalidity=1, uid=2, message_id="<s1@school.example.cn>",
+                                           sha256=sha, received_at=ARRIVED + timedelta(hours=1), sender=world.contact,
+                                           subject=msg["Subject"], original_path=str(path))
+    world.store.record_decision(record.id, claim=claim, forms=[form], decision=Decision.from_reasons(reasons),
+                                reply=None)
+    with world.engine.connect() as conn:
+        summary_id = conn.execute(sa.select(Submission.id).where(Submission.kind == "summary")).scalar_one()
+
+    # Accepting as read is refused: the unit on the form is not the unit of the subject.
+    with pytest.raises(ReviewError, match="表内单位与主题不符"):
+        decide(world.engine, profile, summary_id, "accepted", staff="王老师", note="", from_addr="a@b.cn", now=NOW)
+    after = correct(world.engine, profile, summary_id, [CellChange(None, "unit", world.unit)], staff="王老师",
+                    state=state)
+    assert after == []
+    decide(world.engine, profile, summary_id, "accepted", staff="王老师", note="", from_addr="a@b.cn", now=NOW)
+    board = queries.dashboard(world.engine, profile, NOW)
+    assert world.unit not in [m.unit for m in board.missing]
+    assert len(board.missing) == len(state.units) - 1
+

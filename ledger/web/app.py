@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import email
 import email.policy
-import mimetypes
 from collections.abc import Callable
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
@@ -30,11 +29,21 @@ from intake.pipeline import documents
 from ledger import db
 from ledger.decision import ReasonCode
 from ledger.models import Event, Message, Reply, utcnow
-from ledger.reconcile import DEFAULT_COLUMNS, columns_for
+from ledger.reconcile import DEFAULT_COLUMNS, UNIT_COLUMN, columns_for
 from ledger.store import Store, reason_from_json
 from ledger.web import charts, labels, pages, queries
-from ledger.web.auth import (SESSION_COOKIE, SESSION_MAX_AGE, LoginLimiter, SessionCodec, StaffMember, authenticate,
-                             end_sessions, new_session, signing_key, staff_for_session)
+from ledger.web.auth import (
+    SESSION_COOKIE,
+    SESSION_MAX_AGE,
+    LoginLimiter,
+    SessionCodec,
+    StaffMember,
+    authenticate,
+    end_sessions,
+    new_session,
+    signing_key,
+    staff_for_session,
+)
 from ledger.web.exports import ExportUnavailable, export_bytes
 from ledger.web.review import CellChange, ReviewError, correct, decide
 
@@ -151,6 +160,9 @@ def create_app(settings: Settings, *, profile: Profile | None = None, engine: sa
 
     @app.get("/login", response_class=HTMLResponse)
     async def login_form(request: Request, next: str = "/"):
+        session = request.state.session
+        if staff_for_session(engine, session.get("staff"), session.get("epoch")) is not None:
+            return RedirectResponse("/", status_code=303)
         return html(request, "login.html", next=next, error="")
 
     @app.post("/login")
@@ -251,7 +263,8 @@ def create_app(settings: Settings, *, profile: Profile | None = None, engine: sa
             pass
         field_of = {header: name for name, header in headers.items()}
         bad_cells = {(r.row, field_of[r.column]) for r in reasons if r.row is not None and r.column in field_of}
-        return html(request, "detail.html", status=status, staff=member, d=detail, refs=refs, marks=marks, bad_cells=bad_cells,
+        unit_flagged = any(r.column == UNIT_COLUMN for r in reasons)
+        return html(request, "detail.html", status=status, staff=member, d=detail, refs=refs, marks=marks, bad_cells=bad_cells, unit_flagged=unit_flagged,
                     attachments=attachments, replies=replies, reasons=reasons, problems=problem_rows(detail),
                     error=error or original_error, notice=notice, nav="list",
                     reviewable=detail.submission.decision == "review")
@@ -265,20 +278,23 @@ def create_app(settings: Settings, *, profile: Profile | None = None, engine: sa
         member = staff_of(request)
         return show_detail(request, member, submission_id, notice=NOTICES.get(notice, ""))
 
-    @app.post("/submissions/{submission_id}/correct")
-    async def correct_cells(request: Request, submission_id: int):
-        form = await checked_form(request)
-        member = staff_of(request)
+    def cell_changes(form: dict[str, str]) -> list[CellChange]:
         changes = []
         for key, value in form.items():
-            if key == "total":
-                changes.append(CellChange(None, "total", value))
+            if key in ("total", "unit"):
+                changes.append(CellChange(None, key, value))
             elif key.startswith("line-"):
                 _, line_id, field = key.split("-", 2)
                 if line_id.isdigit():
                     changes.append(CellChange(int(line_id), field, value))
+        return changes
+
+    @app.post("/submissions/{submission_id}/correct")
+    async def correct_cells(request: Request, submission_id: int):
+        form = await checked_form(request)
+        member = staff_of(request)
         try:
-            correct(engine, profile, submission_id, changes, staff=member.name, state=store.snapshot())
+            correct(engine, profile, submission_id, cell_changes(form), staff=member.name, state=store.snapshot())
         except ReviewError as exc:
             return show_detail(request, member, submission_id, error=str(exc), status=400)
         return RedirectResponse(f"/submissions/{submission_id}?notice=corrected", status_code=303)
@@ -291,6 +307,11 @@ def create_app(settings: Settings, *, profile: Profile | None = None, engine: sa
         if outcome not in ("accepted", "rejected"):
             return show_detail(request, member, submission_id, error="请选择“通过”或“退回”。", status=400)
         try:
+            # Values edited but not saved separately count: the decision is on what staff see.
+            changes = cell_changes(form)
+            if changes:
+                correct(engine, profile, submission_id, changes, staff=member.name, state=store.snapshot(),
+                        require_change=False)
             decide(engine, profile, submission_id, outcome, staff=member.name, note=form.get("note", ""),
                    from_addr=settings.from_address or profile.mailbox, now=clock())
         except ReviewError as exc:
@@ -305,7 +326,7 @@ def create_app(settings: Settings, *, profile: Profile | None = None, engine: sa
             raise HTTPException(404)
         try:
             png = pages.page_png(envelope_of(detail.message), attachment, page_no, problem_rows(detail), cache_dir)
-        except LookupError as exc:
+        except (LookupError, OSError) as exc:
             raise HTTPException(404, str(exc)) from exc
         return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
 
@@ -320,30 +341,43 @@ def create_app(settings: Settings, *, profile: Profile | None = None, engine: sa
         return Response(data, media_type=media_type, headers={
             "Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}"})
 
+    def logged_download(member: StaffMember, what: str, data: bytes, filename: str, media_type: str) -> Response:
+        store.log_event(member.actor, "staff.downloaded", what, {"file": filename, "bytes": len(data)})
+        return download(data, filename, media_type)
+
     @app.get("/messages/{message_pk}/original.eml")
     async def original(request: Request, message_pk: int):
-        staff_of(request)
+        member = staff_of(request)
         message = message_of(message_pk)
-        return download(originals.load(message.original_path), f"message-{message_pk}.eml", "message/rfc822")
+        try:
+            raw = originals.load(message.original_path)
+        except OSError as exc:
+            raise HTTPException(404, "原始邮件文件无法读取") from exc
+        return logged_download(member, f"message:{message_pk}", raw, f"message-{message_pk}.eml", "message/rfc822")
 
     @app.get("/messages/{message_pk}/attachments/{index}")
     async def attachment(request: Request, message_pk: int, index: int):
-        staff_of(request)
-        docs = documents(envelope_of(message_of(message_pk)))
+        member = staff_of(request)
+        try:
+            docs = documents(envelope_of(message_of(message_pk)))
+        except OSError as exc:
+            raise HTTPException(404, "原始邮件文件无法读取") from exc
         if not 0 <= index < len(docs):
             raise HTTPException(404)
         item = docs[index]
         # Always a download, never rendered inline: a school's file must not run in our origin.
-        return download(item.data, item.filename or f"attachment-{index}", "application/octet-stream")
+        return logged_download(member, f"message:{message_pk}", item.data, item.filename or f"attachment-{index}",
+                               "application/octet-stream")
 
     @app.get("/replies/{reply_pk}.eml")
     async def reply_raw(request: Request, reply_pk: int):
-        staff_of(request)
+        member = staff_of(request)
         with Session(engine) as s:
             reply = s.get(Reply, reply_pk)
         if reply is None:
             raise HTTPException(404)
-        return download(reply.raw, f"reply-{reply_pk}.eml", "message/rfc822")
+        return logged_download(member, f"message:{reply.message_pk}", reply.raw, f"reply-{reply_pk}.eml",
+                               "message/rfc822")
 
     @app.get("/quotas", response_class=HTMLResponse)
     async def quota_page(request: Request, unit: str = "", changed: str = ""):

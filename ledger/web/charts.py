@@ -18,8 +18,8 @@ def bars_per_day(points: Sequence[tuple[date, int]], *, width: int = 760, height
     bar = max(2.0, slot * 0.72)
     scale = (height - bottom - pad_top) / top
     label_every = max(1, round(len(points) / 12))
-    parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
-             f'aria-label="每日收到的提交数" xmlns="http://www.w3.org/2000/svg">',
+    parts = [(f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
+              f'aria-label="每日收到的提交数" xmlns="http://www.w3.org/2000/svg">'),
              f'<line x1="{left}" y1="{height - bottom}" x2="{width - left}" y2="{height - bottom}" class="axis"/>']
     for i, (day, n) in enumerate(points):
         x = left + i * slot + (slot - bar) / 2

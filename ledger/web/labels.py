@@ -13,6 +13,7 @@ FIELDS = {
     "approved": "原批准人数",
     "requested": "调增后人数",
     "total": "合计",
+    "unit": "表内单位名称",
 }
 REASONS = {
     ReasonCode.SUBJECT_MALFORMED: "主题格式不符",
@@ -57,6 +58,8 @@ EVENT_ACTIONS = {
     "staff.corrected": "更正数值",
     "staff.decided": "审核决定",
     "staff.exported": "下载导出",
+    "staff.downloaded": "下载原件或附件",
+    "staff.login_refused": "登录被限制",
 }
 
 

@@ -17,11 +17,14 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from intake.envelope import Attachment, Envelope
+from intake.logs import get_logger
 from intake.pipeline import documents
 from ocr.geometry import gray_of, to_array
 from ocr.grid import find_table
 from ocr.seal import find_seals
 from parsers.documents import iter_pages
+
+log = get_logger("ledger.web.pages")
 
 MAX_WIDTH = 1400
 MAX_PAGES = 6  # per attachment shown in the page; the rest are downloadable
@@ -45,7 +48,8 @@ def page_refs(envelope: Envelope, max_pages: int = MAX_PAGES) -> list[PageRef]:
                 if page.index >= max_pages:
                     break
                 refs.append(PageRef(a_index, page.index, attachment.filename))
-        except Exception:  # noqa: BLE001 — an unreadable attachment is still downloadable
+        except Exception as exc:  # noqa: BLE001 — an unreadable attachment is still downloadable
+            log.info("review.page_unreadable", attachment=attachment.filename, error=repr(exc))
             continue
     return refs
 

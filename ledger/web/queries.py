@@ -16,8 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from config.profile import Profile, Window
-from ledger.models import (Certificate, Event, Message, Quota, QuotaChange, Reply, Submission, SubmissionLine,
-                           Unit)
+from ledger.models import Certificate, Event, Message, Quota, QuotaChange, Reply, Submission, SubmissionLine, Unit
 from ledger.web.models import StaffCorrection
 
 PAGE_SIZE = 25

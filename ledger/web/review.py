@@ -20,12 +20,12 @@ from sqlalchemy.orm import Session
 from config.profile import Profile
 from intake import originals, replies
 from intake.message import decode
-from ledger.decision import Claim, Decision, Outcome, Reason
+from ledger.decision import REVIEW_CODES, Claim, Decision, Outcome, Reason, ReasonCode
 from ledger.models import Event, Message, QuotaChange, Reply, Submission, SubmissionLine, utcnow
-from ledger.reconcile import check_form, columns_for
+from ledger.reconcile import TOTAL_COLUMN, UNIT_COLUMN, check_form, columns_for
 from ledger.state import LedgerState
 from ledger.store import QUEUED, WORKER, StaleDecision, Store, reason_from_json, reason_to_json
-from ledger.web.labels import FIELDS, FORM_CODES
+from ledger.web.labels import FIELDS, FORM_CODES, REASONS
 from ledger.web.models import StaffCorrection
 from parsers.catalog import match_certificate
 from parsers.model import IncreaseForm, IncreaseLine, SummaryForm, SummaryLine
@@ -57,22 +57,36 @@ class DecisionResult:
 # --- forms from the ledger --------------------------------------------------------------
 
 
-def form_of(submission: Submission, lines: list[SubmissionLine], state: LedgerState) -> SummaryForm | IncreaseForm:
-    """The form as the ledger holds it now (corrections applied), for the rules and the reply."""
+def _unsure(submission: Submission, column: str) -> bool:
+    """The reader flagged this header field (unit, 合计) as not clearly read."""
+    return any(r.get("code") == str(ReasonCode.OCR_LOW_CONFIDENCE) and r.get("column") == column
+               for r in submission.reasons)
+
+
+def form_of(submission: Submission, lines: list[SubmissionLine], state: LedgerState, *,
+            confirmed: bool = False, checked: frozenset[str] = frozenset()) -> SummaryForm | IncreaseForm:
+    """The form as the ledger holds it now (corrections applied), for the rules and the reply.
+
+    ``confirmed``: staff vouch for every value shown (they accept), so nothing is unsure any
+    more and every rule applies to every line. ``checked``: header fields staff just corrected.
+    """
     def matched(name: str) -> bool:
         return state.certificate(name) is not None
 
+    unit_sure = confirmed or "unit" in checked or not _unsure(submission, UNIT_COLUMN)
     ordered = sorted(lines, key=lambda l: l.position)
     if submission.kind == "increase":
         return IncreaseForm(
-            unit=submission.form_unit, stamp=submission.stamp,
+            unit=submission.form_unit, stamp=submission.stamp, unit_confident=unit_sure,
             lines=tuple(IncreaseLine(row=l.row, certificate=l.certificate, level=l.level, approved=l.approved,
-                                     requested=l.requested, confident=l.confident, certificate_read=l.certificate,
-                                     certificate_matched=matched(l.certificate)) for l in ordered))
+                                     requested=l.requested, confident=confirmed or l.confident,
+                                     certificate_read=l.certificate, certificate_matched=matched(l.certificate))
+                        for l in ordered))
     return SummaryForm(
-        unit=submission.form_unit, stamp=submission.stamp, total=submission.total,
+        unit=submission.form_unit, stamp=submission.stamp, total=submission.total, unit_confident=unit_sure,
+        total_confident=confirmed or "total" in checked or not _unsure(submission, TOTAL_COLUMN),
         lines=tuple(SummaryLine(row=l.row, certificate=l.certificate, level=l.level, count=l.count,
-                                confident=l.confident, certificate_read=l.certificate,
+                                confident=confirmed or l.confident, certificate_read=l.certificate,
                                 certificate_matched=matched(l.certificate)) for l in ordered))
 
 
@@ -109,6 +123,10 @@ def _parse(field: str, kind: str, text: str, state: LedgerState) -> int | str:
             raise ReviewError("证书名称不能为空。")
         match = match_certificate(text, state.certificates)
         return match.name if match.name and match.confident else text
+    if field == "unit":
+        if not text:
+            raise ReviewError("表内单位名称不能为空。")
+        return text
     if field == "level":
         if not text:
             raise ReviewError("级别不能为空（初级、中级或高级）。")
@@ -117,11 +135,12 @@ def _parse(field: str, kind: str, text: str, state: LedgerState) -> int | str:
 
 
 def correct(engine: sa.Engine, profile: Profile, submission_id: int, changes: list[CellChange], *,
-            staff: str, state: LedgerState) -> list[Reason]:
+            staff: str, state: LedgerState, require_change: bool = True) -> list[Reason] | None:
     """Apply staff corrections; returns the reasons after the rules ran on the corrected form.
 
-    ``state`` is a fresh ``Store.snapshot()``. Unchanged values are skipped; nothing changed
-    raises ``ReviewError``. Lines staff corrected count as checked (``confident``).
+    ``state`` is a fresh ``Store.snapshot()``. Unchanged values are skipped; when nothing
+    changed, raises ``ReviewError`` (or returns None if not ``require_change``). Lines staff
+    corrected count as checked (``confident``).
     """
     with Session(engine, expire_on_commit=False) as s, s.begin():
         submission = _submission(s, submission_id, lock=True)
@@ -132,9 +151,12 @@ def correct(engine: sa.Engine, profile: Profile, submission_id: int, changes: li
         recorded = []
         for change in changes:
             if change.line_id is None:
-                if change.field != "total" or submission.kind != "summary":
-                    raise ReviewError("只有申报汇总表有“合计”一项。")
-                target, old = submission, submission.total
+                if change.field == "unit":
+                    target, old = submission, submission.form_unit
+                elif change.field == "total" and submission.kind == "summary":
+                    target, old = submission, submission.total
+                else:
+                    raise ReviewError("表头只能更正“表内单位名称”和（申报汇总表的）“合计”。")
             else:
                 target = lines.get(change.line_id)
                 if target is None:
@@ -145,7 +167,7 @@ def correct(engine: sa.Engine, profile: Profile, submission_id: int, changes: li
             new = _parse(change.field, submission.kind, change.value, state)
             if new == old:
                 continue
-            setattr(target, change.field, new)
+            setattr(target, "form_unit" if change.field == "unit" else change.field, new)
             if change.line_id is not None:
                 target.confident = True
             recorded.append({"line": change.line_id, "row": getattr(target, "row", None), "field": change.field,
@@ -154,9 +176,12 @@ def correct(engine: sa.Engine, profile: Profile, submission_id: int, changes: li
                                   old_value="" if old is None else str(old), new_value=str(new), staff=staff,
                                   at=utcnow()))
         if not recorded:
+            if not require_change:
+                return None
             raise ReviewError("没有需要保存的更改：填写的数值与原值相同。")
         s.flush()
-        form = form_of(submission, list(lines.values()), state)
+        checked = frozenset(c["field"] for c in recorded if c["line"] is None)
+        form = form_of(submission, list(lines.values()), state, checked=checked)
         reasons = recheck(submission, form, profile, state)
         submission.reasons = [reason_to_json(r) for r in reasons]
         s.add(Event(actor=f"staff:{staff}", action="staff.corrected", subject=f"submission:{submission_id}",
@@ -212,14 +237,25 @@ def decide(engine: sa.Engine, profile: Profile, submission_id: int, outcome: str
         first_reply_to = s.execute(sa.select(Reply.to_addr).where(Reply.message_pk == message.id)
                                    .order_by(Reply.id).limit(1)).scalar_one_or_none()
         has_form = bool(lines or submission.form_unit)
-        form = form_of(submission, lines, state)
+        # Accepting means staff vouch for every value shown: the rules then judge every line.
+        form = form_of(submission, lines, state, confirmed=outcome == Outcome.ACCEPTED)
         reasons = (recheck(submission, form, profile, state) if has_form
                    else [reason_from_json(r) for r in submission.reasons])
         claim = claim_of(submission)
         expected_decision = submission.decision
     if expected_decision != str(Outcome.REVIEW):
         raise ReviewError("该提交已不是“待审核”状态，不能重复决定。请刷新页面查看结果。")
-    envelope = decode(originals.load(message.original_path), message.received_at)
+    blocking = [r for r in reasons if r.code not in REVIEW_CODES]
+    if outcome == Outcome.ACCEPTED and blocking:
+        listed = "；".join(dict.fromkeys(f"{REASONS.get(r.code, r.code)}" + (f"（第{r.row}行）" if r.row else "")
+                                         for r in blocking))
+        raise ReviewError(f"按当前数值仍有不符合规定的问题：{listed}。如属识别错误，请先更正数值；"
+                          "如原件确实有误，请选择“退回”。")
+    try:
+        envelope = decode(originals.load(message.original_path), message.received_at)
+    except OSError as exc:
+        raise ReviewError(f"原始邮件文件无法读取（{message.original_path}），无法生成回复，未作任何更改。"
+                          "请检查 INTAKE_DATA_DIR 下的原件存储。") from exc
     to_addr = first_reply_to or envelope.reply_to or envelope.sender
     changes = tuple((l.certificate, l.level, l.approved, l.requested) for l in form.lines) \
         if outcome == Outcome.ACCEPTED and isinstance(form, IncreaseForm) else ()
@@ -245,6 +281,9 @@ def decide(engine: sa.Engine, profile: Profile, submission_id: int, outcome: str
         locked.updated_at = now
         if outcome == Outcome.REJECTED:
             _restore_superseded(s, submission, actor)
+        else:
+            for line in s.execute(sa.select(SubmissionLine).where(SubmissionLine.submission_id == submission_id)).scalars():
+                line.confident = True  # checked by staff against the original
         if changes:
             # The store's own path for an accepted increase (row locks, quota change rows,
             # events); it raises StaleDecision when the quoted number is no longer current.

@@ -1,0 +1,146 @@
+"""Measure the OCR layer alone: ``python -m bench.ocr_bench [--per-category N]``.
+
+Renders both forms (``bench.ocr_samples``) in every degradation, runs ``ocr.scan_page``
+and, on the same images, naive full-page Tesseract (``chi_sim --psm 6``). Prints per
+category: field accuracy (certificate, level, each number: exact text), silent errors
+(a wrong field reported as confident), seconds per page, peak memory.
+
+A number field counts as *confident* when both engines agreed and the confidence is at
+least ``NUMBER_CONFIDENT``; a text field when its confidence is at least ``TEXT_CONFIDENT``
+and the engines did not disagree. The forms layer applies its own, stricter rules on top
+(catalogue match, total against sum).
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import time
+import unicodedata
+
+import pytesseract
+
+from bench.ocr_samples import CATEGORIES, make_sample, scan
+from ocr.engines import default_engines
+from ocr.model import Cell, PageScan
+from ocr.scan import scan_page
+
+NUMBER_CONFIDENT = 0.8
+TEXT_CONFIDENT = 0.9
+
+
+def norm(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).replace(" ", "")
+
+
+def confident(cell: Cell, numeric: bool) -> bool:
+    if numeric:
+        return cell.agreed is True and cell.confidence >= NUMBER_CONFIDENT
+    return cell.agreed is not False and cell.confidence >= TEXT_CONFIDENT
+
+
+def score_scan(scan_: PageScan, truth: dict) -> tuple[int, int, int, int]:
+    """(fields, correct, silent errors, unsure fields) for one page."""
+    header = truth["header"]
+    rows = truth["rows"]
+    fields = correct = silent = unsure = 0
+    grid = scan_.grid
+    numeric_cols = [i for i, h in enumerate(header) if "人数" in h]
+    if grid is None:
+        n = len(rows) * (len(header) - 1)
+        return n, 0, 0, n
+    for r, row in enumerate(rows, start=1):
+        for col in range(1, len(header)):
+            fields += 1
+            cell = grid.cell(r, col)
+            numeric = col in numeric_cols
+            if cell is None:
+                unsure += 1
+                continue
+            ok = norm(cell.text) == norm(row[col])
+            sure = confident(cell, numeric)
+            correct += ok
+            silent += (not ok) and sure
+            unsure += not sure
+    if truth.get("total") is not None:
+        fields += 1
+        cell = grid.cell(len(rows) + truth.get("blank_rows", 0) + 1, len(header) - 1)
+        if cell is None:
+            unsure += 1
+        else:
+            ok = norm(cell.text) == str(truth["total"])
+            sure = confident(cell, True)
+            correct += ok
+            silent += (not ok) and sure
+            unsure += not sure
+    return fields, correct, silent, unsure
+
+
+def score_naive(text: str, truth: dict) -> tuple[int, int]:
+    """Generous to the naive reader: a field counts if it appears on the best-matching output line."""
+    lines = [norm(ln) for ln in text.splitlines() if ln.strip()]
+    fields = correct = 0
+    for row in truth["rows"]:
+        wanted = [norm(v) for v in row[1:]]
+        best = max(lines, key=lambda ln: sum(w in ln for w in wanted), default="")
+        fields += len(wanted)
+        correct += sum(w in best for w in wanted)
+    return fields, correct
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--per-category", type=int, default=3)
+    ap.add_argument("--category", action="append", help="only these categories")
+    ap.add_argument("--no-naive", action="store_true", help="skip the naive Tesseract comparison")
+    args = ap.parse_args(argv)
+    engines = default_engines()
+    print(f"engines: {', '.join(e.name for e in engines)}")
+    cats = args.category or list(CATEGORIES)
+    header = f"{'category':<10} {'pages':>5} {'fields':>6} {'acc %':>7} {'silent':>6} {'unsure':>6} {'s/page med':>10} {'s/page max':>10}"
+    if not args.no_naive:
+        header += f" {'naive acc %':>11} {'naive s med':>11}"
+    print(header)
+    totals = [0, 0, 0, 0]
+    all_times: list[float] = []
+    for cat in cats:
+        fields = correct = silent = unsure = 0
+        times, naive_times = [], []
+        naive_f = naive_c = 0
+        for i in range(args.per_category):
+            seed = 1000 * (list(CATEGORIES).index(cat) + 1) + i
+            kind = "summary" if i % 2 == 0 else "increase"
+            sample = make_sample(seed, kind)
+            image = scan(sample, CATEGORIES[cat], seed)
+            truth = sample.truth | {"blank_rows": sample.blank_rows}
+            t0 = time.perf_counter()
+            result = scan_page(image, engines=engines)
+            times.append(time.perf_counter() - t0)
+            f, c, s, u = score_scan(result, truth)
+            fields, correct, silent, unsure = fields + f, correct + c, silent + s, unsure + u
+            if not args.no_naive:
+                t0 = time.perf_counter()
+                text = pytesseract.image_to_string(image, lang="chi_sim", config="--psm 6", timeout=120)
+                naive_times.append(time.perf_counter() - t0)
+                nf, nc = score_naive(text, truth)
+                naive_f, naive_c = naive_f + nf, naive_c + nc
+        totals = [totals[0] + fields, totals[1] + correct, totals[2] + silent, totals[3] + unsure]
+        all_times += times
+        line = (
+            f"{cat:<10} {args.per_category:>5} {fields:>6} {100 * correct / max(1, fields):>7.2f} {silent:>6} {unsure:>6}"
+            f" {statistics.median(times):>10.2f} {max(times):>10.2f}"
+        )
+        if not args.no_naive:
+            line += f" {100 * naive_c / max(1, naive_f):>11.2f} {statistics.median(naive_times):>11.2f}"
+        print(line, flush=True)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        f"{'all':<10} {len(all_times):>5} {totals[0]:>6} {100 * totals[1] / max(1, totals[0]):>7.2f} {totals[2]:>6} {totals[3]:>6}"
+        f" {statistics.median(all_times):>10.2f} {max(all_times):>10.2f}"
+    )
+    print(f"peak RSS of this process: {peak_mb:.0f} MB; load average at end: {open('/proc/loadavg').read().split()[:3]}")
+
+
+if __name__ == "__main__":
+    main()
