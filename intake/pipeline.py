@@ -17,7 +17,7 @@ from intake.envelope import Attachment, Envelope
 from intake.logs import get_logger
 from intake.message import attachment_reasons
 from ledger.decision import Claim, Decision, Reason, ReasonCode
-from ledger.reconcile import check_form
+from ledger.reconcile import check_form, columns_for
 from ledger.state import LedgerState
 from parsers.errors import ReaderError
 from parsers.model import DocumentReading, Form
@@ -64,7 +64,12 @@ def read_forms(
         for page in reading.pages:
             if page.form is not None and page.form.kind == claim.kind:
                 form_reasons = check_form(
-                    page.form, claim, state, page=page.index + 1, attachment=attachment.filename
+                    page.form,
+                    claim,
+                    state,
+                    page=page.index + 1,
+                    attachment=attachment.filename,
+                    columns=columns_for(profile.form(claim.kind)),
                 )
                 forms.append(page.form)
                 reasons.extend(form_reasons)

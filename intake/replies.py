@@ -101,6 +101,7 @@ def build_reply(
     reply_message_id: str,
     now: datetime,
     quota_changes: Sequence[QuotaChange] = (),
+    supersedes_at: datetime | None = None,
     templates: Templates | None = None,
 ) -> bytes:
     """The complete reply as bytes, ready for SMTP (CRLF line ends)."""
@@ -109,7 +110,8 @@ def build_reply(
     if "@" not in to_addr or "@" not in from_addr:
         raise ValueError(f"a reply needs a sender and a recipient address, got from={from_addr!r} to={to_addr!r}")
     body = render_body(envelope=envelope, decision=decision, claim=claim, forms=forms, profile=profile,
-                       now=now, quota_changes=quota_changes, templates=templates)
+                       now=now, quota_changes=quota_changes, supersedes_at=supersedes_at,
+                       templates=templates)
     message = EmailMessage(policy=SMTP)
     message["From"] = formataddr((profile.office, from_addr))
     to_name = envelope.sender_name if to_addr.lower() == envelope.sender.lower() else ""
@@ -149,6 +151,7 @@ def render_body(
     profile: Profile,
     now: datetime,
     quota_changes: Sequence[QuotaChange] = (),
+    supersedes_at: datetime | None = None,
     templates: Templates | None = None,
 ) -> str:
     """The plain-text Chinese body (also used by staff tools to preview a reply)."""
@@ -180,6 +183,9 @@ def render_body(
         outcome_text = p.get(f"outcome.accepted.{kind}", p["outcome.accepted"])
     else:
         outcome_text = p[f"outcome.{outcome}"]
+    if supersedes_at is not None and outcome is not Outcome.REJECTED:
+        # A newer summary in the same window replaces the one recorded before.
+        outcome_text += "\n" + p["note.supersedes"].format(time=_local(supersedes_at, profile))
 
     sections: list[str] = []
     if decision.reasons:

@@ -153,6 +153,9 @@ class Worker:
             for line in form.lines
         ]
         to_addr = result.reply_to or envelope.sender
+        earlier = None
+        if result.claim is not None and result.claim.kind == "summary":
+            earlier = self.store.current_summary(result.claim.unit, result.claim.year, envelope.received_at)
         raw = replies.build_reply(
             envelope=envelope,
             decision=result.decision,
@@ -164,6 +167,7 @@ class Worker:
             reply_message_id=reply_id,
             now=self.clock(),
             quota_changes=changes if result.decision.outcome == Outcome.ACCEPTED else [],
+            supersedes_at=earlier.received_at if earlier else None,
         )
         return OutgoingReply(to_addr=to_addr, reply_message_id=reply_id, raw=raw)
 

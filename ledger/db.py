@@ -90,7 +90,7 @@ def migrate(engine: sa.Engine) -> None:
     """Bring the schema to the newest revision (idempotent)."""
     config = alembic_config(engine)
     with engine.begin() as connection:
-        if False:
+        if connection.dialect.name == "postgresql":
             # Several workers may start at once: one migrates, the others wait and find
             # the schema at head. (SQLite: BEGIN IMMEDIATE already serialises them.)
             connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")

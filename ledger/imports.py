@@ -313,6 +313,7 @@ def import_quotas(engine: sa.Engine, path: Path, *, progress: Progress | None = 
             .where(QuotaChange.cause == "import")
             .order_by(QuotaChange.id)).all())
         now = utcnow()
+        new_quotas: list[tuple[Quota, QuotaRow]] = []
         for done, row in enumerate(rows, start=1):
             key = (row.year, unit_ids[row.unit], cert_ids[row.certificate], row.level)
             subject = f"quota:{row.year}/{row.unit}/{row.certificate}/{row.level}"
@@ -321,10 +322,7 @@ def import_quotas(engine: sa.Engine, path: Path, *, progress: Progress | None = 
                 quota = Quota(year=row.year, unit_id=key[1], certificate_id=key[2], level=row.level,
                               approved=row.approved, updated_at=now)
                 s.add(quota)
-                s.flush()
-                quotas[key] = quota
-                s.add(QuotaChange(quota_id=quota.id, old_approved=None, new_approved=row.approved, cause="import",
-                                  actor=ACTOR, source=f"{table.source}:{row.row}", at=now))
+                new_quotas.append((quota, row))
                 _event(s, "quota.imported", subject, {"file": table.source, "row": row.row, "approved": row.approved})
                 created += 1
             elif last_import.get(quota.id) != row.approved:
@@ -337,6 +335,10 @@ def import_quotas(engine: sa.Engine, path: Path, *, progress: Progress | None = 
                     "previously_imported": last_import.get(quota.id)})
                 updated += 1
             _tick(progress, done, len(rows))
+        s.flush()  # one batch of INSERTs gives every new quota its id
+        for quota, row in new_quotas:
+            s.add(QuotaChange(quota_id=quota.id, old_approved=None, new_approved=row.approved, cause="import",
+                              actor=ACTOR, source=f"{table.source}:{row.row}", at=now))
         summary = ImportSummary("quotas", table.source, len(rows), created, updated, len(rows) - created - updated)
         _event(s, "import.quotas", table.source, summary.__dict__)
     return summary

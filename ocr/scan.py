@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import unicodedata
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Sequence
 
 import cv2
@@ -40,15 +40,7 @@ MAX_PIXELS = 120_000_000  # the document reader enforces its own, lower limits f
 DISAGREEMENT_CAP = 0.3  # confidence of a cell the engines read differently
 NOT_A_NUMBER_CAP = 0.3  # a number column cell that holds more than digits
 HEADER_ROWS_SEARCHED = 3
-
-
-@dataclass(frozen=True)
-class _Prepared:
-    upright: Upright
-    gray: np.ndarray  # seals lifted off, ruling lines kept
-    seals: tuple[Seal, ...]
-    table: TableLines | None
-    notes: tuple[str, ...]
+DUST_PX = 18  # at the working scale (300 dpi) a printed character is 30 px or more
 
 
 @dataclass(frozen=True)
@@ -59,6 +51,16 @@ class _CellLines:
     col_span: int
     bbox: tuple[int, int, int, int]
     lines: tuple[np.ndarray, ...]  # gray crops, one per text line; () when the cell has no ink
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    upright: Upright
+    gray: np.ndarray  # seals lifted off, ruling lines kept
+    seals: tuple[Seal, ...]
+    table: TableLines | None
+    notes: tuple[str, ...]
+    cells: tuple[_CellLines, ...] = ()  # the table's cells cut into line images
 
 
 def scan_page(
@@ -104,7 +106,10 @@ def _prepare(up: Upright) -> _Prepared:
         notes.append(f"{len(seals)} seal(s) found ({', '.join(s.colour for s in seals)})")
     if table is None:
         notes.append("no ruled table found")
-    return _Prepared(up, gray, tuple(seals), table, tuple(notes + seal_notes))
+    prep = _Prepared(up, gray, tuple(seals), table, tuple(notes + seal_notes))
+    if table is not None:
+        prep = replace(prep, cells=tuple(_cell_lines(prep)))
+    return prep
 
 
 def _cell_lines(prep: _Prepared) -> list[_CellLines]:
@@ -113,7 +118,10 @@ def _cell_lines(prep: _Prepared) -> list[_CellLines]:
     assert table is not None
     rules = cv2.dilate(table.rules, np.ones((9, 9), np.uint8))
     clean = prep.gray.copy()
-    clean[rules > 0] = 255
+    # Paint the rules out with the paper around them (not white: a photo's paper is gray,
+    # and a white band would read as an edge).
+    paper = cv2.dilate(prep.gray, np.ones((15, 15), np.uint8))
+    clean[rules > 0] = paper[rules > 0]
     ink = binarize(clean)
     ink[rules > 0] = 0
     out = []
@@ -139,10 +147,10 @@ def _split_lines(ink: np.ndarray, gray: np.ndarray) -> list[np.ndarray]:
         if area < 12 or (h < min_h and w < min_h):
             continue  # specks and JPEG dust are not ink
         touches = x == 0 or y == 0 or x + w == W or y + h == H
-        if touches and max(w, h) < H * 0.35:
+        if touches and max(w, h) < min(H * 0.35, 40):
             continue  # a crumb of a ruling line at the cell's edge
         near_edge = x + w < W * 0.1 or x > W * 0.9 or y + h < H * 0.15 or y > H * 0.85
-        if near_edge and max(w, h) < H * 0.25:
+        if near_edge and max(w, h) < DUST_PX:
             continue  # dust along a slightly slanted rule
         if (h <= max(6, H // 8) and w >= W * 0.5) or (w <= max(6, W // 8) and h >= H * 0.7):
             continue  # what is left of a (blurred, thick) ruling line
@@ -174,6 +182,15 @@ def _split_lines(ink: np.ndarray, gray: np.ndarray) -> list[np.ndarray]:
             continue  # a sliver next to a real line of text
         cols = solid[a:b].any(axis=0)
         xs = np.flatnonzero(cols)
+        # Small strokes at either end (the dots of 氵, a comma) were not kept as solid ink:
+        # widen the crop over any ink that continues the line without a real gap.
+        raw = ink[a:b].any(axis=0)
+        left, right, gap = xs[0], xs[-1], max(6, (b - a) // 2)
+        while left > 0 and raw[max(0, left - gap):left].any():
+            left = max(0, left - gap) + int(np.flatnonzero(raw[max(0, left - gap):left])[0])
+        while right < len(raw) - 1 and raw[right + 1:right + 1 + gap].any():
+            right = right + 1 + int(np.flatnonzero(raw[right + 1:right + 1 + gap])[-1])
+        xs = np.array([left, right])
         pad = max(4, (b - a) // 4)
         ya, yb = max(0, a - pad), min(gray.shape[0], b + pad)
         xa, xb = max(0, xs[0] - pad), min(gray.shape[1], xs[-1] + 1 + pad)
@@ -226,7 +243,7 @@ def _upside_down(prep: _Prepared, engines: Sequence[Engine]) -> bool:
     rapid = next((e for e in engines if isinstance(e, RapidEngine)), None)
     if prep.table is None:
         return False
-    cells = [c for c in _cell_lines(prep) if c.lines]
+    cells = [c for c in prep.cells if c.lines]
     cells.sort(key=lambda c: -sum(ln.size for ln in c.lines))
     sample = [ln for c in cells[:8] for ln in c.lines[:1]]
     if not sample:
@@ -247,7 +264,7 @@ def _read(prep: _Prepared, numeric_headers: Sequence[str], engines: Sequence[Eng
     regions: list[tuple[int, int]] = [(0, height)]
     cells: list[_CellLines] = []
     if prep.table is not None:
-        cells = _cell_lines(prep)
+        cells = list(prep.cells)
         x0, y0, x1, y1 = prep.table.bbox
         regions = [(0, max(0, y0 - 2)), (min(height, y1 + 2), height)]
     header, numeric_cols, header_reads = _numeric_columns(cells, numeric_headers, primary)

@@ -129,7 +129,8 @@ def _round_marks(gray: np.ndarray) -> list[Seal]:
     seals = []
     k = fine_scale / scale
     for cx, cy, r in circles.reshape(-1, 3)[:12]:
-        ring = _ring_score(ink, (cx * k, cy * k), r * k)
+        # Hough's radius is coarse (dp=2): settle it where the rim scores best.
+        ring, r = max((_ring_score(ink, (cx * k, cy * k), rr * k), rr) for rr in r * np.linspace(0.88, 1.14, 14))
         if ring < 0.5:
             continue
         bbox = ((cx - r) / scale, (cy - r) / scale, (cx + r) / scale, (cy + r) / scale)

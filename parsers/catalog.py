@@ -30,6 +30,7 @@ MIN_MARGIN = 8.0  # and how far ahead of the runner-up it must be
 CONFIDENT_SCORE = 92.0  # a fuzzy match this close (with the margin) is trusted without review
 
 _SPACE = re.compile(r"\s+")
+_DAMAGED_SUFFIX = re.compile(r"职业技能.{0,5}$")
 
 
 def normalise(text: str) -> str:
@@ -39,9 +40,10 @@ def normalise(text: str) -> str:
     key = key.replace("“", "").replace("”", "").replace("《", "").replace("》", "")
     for suffix in SUFFIXES:
         if key.endswith(suffix) and len(key) > len(suffix) + 1:
-            key = key[: -len(suffix)]
-            break
-    return key
+            return key[: -len(suffix)]
+    # The suffix misread or cut by OCR (职业技能等级书, 职业技能等): no catalogue name
+    # contains 职业技能, so everything from it on is the suffix.
+    return _DAMAGED_SUFFIX.sub("", key) if len(_DAMAGED_SUFFIX.sub("", key)) > 1 else key
 
 
 @dataclass(frozen=True)

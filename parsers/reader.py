@@ -1,8 +1,9 @@
 """One attachment → a ``DocumentReading``: the reader's single entry point.
 
 documents (pages: text layer or image) → ocr.scan_page for images → forms.read_page.
-A text-layer page that reads as no known form is tried once more through OCR: its
-text may decode to plausible but wrong characters (a broken font map).
+A text-layer page that reads as no known form, or as a form whose table it does not
+hold, is tried once more through OCR: its text may decode to plausible but wrong
+characters (a broken font map), or be a scanner's invisible text over a picture.
 """
 
 from __future__ import annotations
@@ -73,8 +74,10 @@ def _read(page: Page, profile: Profile, catalogue: Catalogue) -> PageReading:
     notes = (page.note,) if page.note else ()
     if page.scan is not None:
         reading = read_page(page.scan, index=page.index, profile=profile, catalogue=catalogue, source="text")
-        if reading.kind != "unknown":
+        if reading.kind != "unknown" and (reading.form is None or reading.form.table_confident):
             return reading
+        # No known form, or a form title over a table the text layer does not hold (a
+        # scanner's searchable PDF: invisible OCR text over a picture): read the picture.
         notes = ("文字层不是可识别的表格，改用 OCR",)
     scan = _ocr(page, profile)
     reading = read_page(scan, index=page.index, profile=profile, catalogue=catalogue, source="ocr")

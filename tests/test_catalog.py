@@ -67,3 +67,14 @@ def test_duplicate_keys_keep_first_canonical_name():
     cat = Catalogue([CertificateRef("数据标注"), CertificateRef("数据标注 ")])
     assert len(cat) == 1
     assert cat.match("数据标注证书").name == "数据标注"
+
+
+@pytest.mark.parametrize(
+    "read, canonical",
+    [
+        ("云计算平台运维与开发职业技能等", "云计算平台运维与开发"),  # suffix cut at the cell edge
+        ("计算开发与运维职业技能等级书", "云计算开发与运维"),  # suffix misread, first character lost
+    ],
+)
+def test_damaged_suffix_from_ocr_is_stripped_before_matching(read, canonical):
+    assert CATALOGUE.match(read).name == canonical

@@ -177,3 +177,35 @@ def test_broken_font_map_pdf_is_read_through_ocr():
             assert got == want
     assert sum(l.confident for l in page.form.lines) >= 2
     assert page.form.stamp
+
+
+def test_searchable_scan_with_invisible_title_text_is_read_from_the_picture():
+    """A scanner's "searchable PDF": a picture of the form under invisible OCR text that
+    holds the title but no table. The text layer names the form; the picture has the rows."""
+    from reportlab.lib.utils import ImageReader
+    from reportlab.pdfgen import canvas
+
+    from bench.generate import _pdf_font
+
+    spec = random_form("summary", seed=18, rows=4, blank_rows=0)
+    picture = render_image(spec, dpi=200)
+    buf = io.BytesIO()
+    pdf = canvas.Canvas(buf, pagesize=(595.27, 841.89))
+    pdf.drawImage(ImageReader(picture), 0, 0, width=595.27, height=841.89)
+    text = pdf.beginText(60, 760)
+    text.setTextRenderMode(3)  # invisible, as OCR layers are
+    text.setFont(_pdf_font(), 16)
+    text.textLine(spec.title)
+    text.textLine("学校名称（校章）：" + spec.unit)
+    pdf.drawText(text)
+    pdf.showPage()
+    pdf.save()
+    (page,) = read(buf.getvalue()).pages
+    assert page.kind == "summary" and page.source == "ocr"
+    assert "改用 OCR" in " ".join(page.notes)
+    truth = spec.truth(stamp=True)["lines"]
+    assert len(page.form.lines) == len(truth)
+    for got, want in zip(lines_of(page.form), truth, strict=True):
+        if page.form.lines[want["row"] - 1].confident:
+            assert got == want
+    assert sum(l.confident for l in page.form.lines) >= 2

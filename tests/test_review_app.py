@@ -423,3 +423,19 @@ def test_an_edit_not_saved_separately_is_part_of_the_decision(world):
         corrections = conn.execute(sa.select(StaffCorrection.field, StaffCorrection.old_value,
                                              StaffCorrection.new_value)).all()
     assert corrections == [("requested", str(world.misread), str(world.requested))]
+
+
+def test_an_unread_cell_left_empty_is_no_correction_and_blocks_acceptance(world):
+    with world.engine.begin() as conn:
+        conn.execute(sa.update(SubmissionLine).values(requested=None))
+    client = client_for(world)
+    login(client)
+    page = client.get(f"/submissions/{world.submission_id}")
+    line = _line_id(world)
+    form = {"csrf_token": csrf(page.text), f"line-{line}-requested": "", f"line-{line}-approved": str(world.approved),
+            "unit": world.unit}
+    saved = client.post(f"/submissions/{world.submission_id}/correct", data=form)
+    assert saved.status_code == 400 and "没有需要保存的更改" in saved.text
+    accepted = client.post(f"/submissions/{world.submission_id}/decide", data={**form, "outcome": "accepted"})
+    assert accepted.status_code == 409 and "调增后人数未增加（第1行）" in accepted.text
+    assert world.queued() == [] and world.quota() == world.approved

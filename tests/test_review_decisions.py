@@ -1,5 +1,5 @@
-"""Staff decisions on both databases: two staff members deciding the same submission at the
-same moment produce one decision, one quota change and one follow-up reply."""
+"""Staff corrections, decisions and the pages on SQLite and PostgreSQL: two staff members deciding
+the same submission at once produce one decision, one quota change and one follow-up reply."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from ledger.models import Event, QuotaChange, Reply, Submission
 from ledger.web import queries
 from ledger.web.review import CellChange, ReviewError, correct, decide
-from tests.test_review_app import NOW, ReviewWorld, build_world
+from tests.test_review_app import NOW, ReviewWorld, build_world, client_for, login
 
 
 @pytest.fixture
@@ -109,3 +109,13 @@ def test_a_summary_with_an_unsure_unit_name_is_corrected_and_accepted(world):
     assert world.unit not in [m.unit for m in board.missing]
     assert len(board.missing) == len(state.units) - 1
 
+
+
+def test_every_page_renders_on_both_databases(world):
+    client = client_for(world)
+    assert login(client).status_code == 303
+    for path in ("/", "/submissions?decision=review&unit=" + world.unit[:2], f"/submissions/{world.submission_id}",
+                 "/quotas", "/exports", "/exports/ledger.json"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+    assert world.unit in client.get("/submissions?decision=review").text

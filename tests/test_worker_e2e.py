@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from bench.generate import SUMMARY_HEADERS, FormSpec, Row, render_pdf
 from tests.fixtures.world import CONTACT, IN_WINDOW, UNIT, run_intake, submission
 
 
@@ -75,3 +76,45 @@ def test_health_fails_when_the_mailbox_is_down(world, dovecot):
     health = run_intake(world, "health")
     assert health.returncode == 1
     assert json.loads(health.stdout)["mailbox"]["ok"] is False
+
+
+def summary_pdf(rows: list[tuple[str, str, int]]) -> bytes:
+    spec = FormSpec(
+        kind="summary",
+        title="安徽省 1+X 职业技能等级证书申报学校汇总表",
+        unit=UNIT,
+        headers=SUMMARY_HEADERS,
+        rows=tuple(Row(c, c + "职业技能等级证书", level, (n,)) for c, level, n in rows),
+        total=sum(n for _, _, n in rows),
+    )
+    return render_pdf([spec])
+
+
+def test_stamped_summary_is_accepted_and_a_newer_one_supersedes_it(world, dovecot, smtp_sink, tmp_path):
+    first = submission(
+        f"{UNIT}+2025年证书申报",
+        attachments=[("汇总表.pdf", summary_pdf([("Web前端开发", "初级", 45)]), "application", "pdf")],
+    )
+    dovecot.append(first, IN_WINDOW)
+    assert run_intake(world, "run", "--once").returncode == 0
+    later = IN_WINDOW.replace(day=21)
+    second = submission(
+        f"回复：{UNIT}+2025年证书申报",
+        attachments=[("汇总表-更正.pdf", summary_pdf([("Web前端开发", "中级", 50)]), "application", "pdf")],
+    )
+    dovecot.append(second, later)
+    assert run_intake(world, "run", "--once").returncode == 0
+
+    replies = smtp_sink.messages()
+    assert [r["X-Intake-Decision"] for r in replies] == ["accepted", "accepted"]
+    assert "1｜Web前端开发｜初级｜45人" in replies[0].get_content()
+    assert "替代贵单位于2025年03月20日 10:00（北京时间）提交的汇总表" in replies[1].get_content()
+
+    out = tmp_path / "ledger.json"
+    assert run_intake(world, "ledger", "export", "--format", "json", "-o", str(out)).returncode == 0
+    submissions = json.loads(out.read_text(encoding="utf-8"))["submissions"]
+    assert [(s["decision"], s["total"], s["lines"][0]["level"]) for s in submissions] == [
+        ("accepted", 45, "初级"),
+        ("accepted", 50, "中级"),
+    ]
+    assert len(dovecot.messages("已处理/通过")) == 2

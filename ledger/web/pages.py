@@ -19,9 +19,9 @@ from PIL import Image, ImageDraw
 from intake.envelope import Attachment, Envelope
 from intake.logs import get_logger
 from intake.pipeline import documents
-from ocr.geometry import gray_of, to_array
+from ocr.geometry import page_mask, to_array
 from ocr.grid import find_table
-from ocr.seal import find_seals
+from ocr.seal import find_seals, remove_seals
 from parsers.documents import iter_pages
 
 log = get_logger("ledger.web.pages")
@@ -62,12 +62,23 @@ def _upright(image: Image.Image) -> Image.Image:
     return upright_image(image).convert("RGB")
 
 
+def _detect(arr: np.ndarray):
+    """Seals, then the table on the page with the seals lifted off, inside the sheet of paper:
+    the steps ``ocr.scan`` takes before reading, so staff see what the reader saw."""
+    seals = find_seals(arr)
+    gray, _notes = remove_seals(arr, seals)
+    paper = page_mask(gray)
+    try:
+        table = find_table(gray, paper)
+    except TypeError:  # an older ocr.grid without the paper mask
+        table = find_table(gray)
+    return table, seals, (gray < 160) & (paper > 0)
+
+
 def outline(image: Image.Image, problem_rows: Iterable[int] = ()) -> Image.Image:
     """``image`` upright with the detected cells (blue), seals (orange) and problem rows (red)."""
     page = _upright(image)
-    arr = to_array(page)
-    table = find_table(gray_of(arr))
-    seals = find_seals(arr)
+    table, seals, ink = _detect(to_array(page))
     canvas = page.copy()
     overlay = Image.new("RGBA", canvas.size, (0, 0, 0, 0))
     draw = ImageDraw.Draw(overlay)
@@ -77,7 +88,8 @@ def outline(image: Image.Image, problem_rows: Iterable[int] = ()) -> Image.Image
         for cell in table.cells:
             x0, y0, x1, y1 = cell.bbox
             # Grid row 0 is the header, so the form's 序号 n sits on grid row n.
-            if any(cell.row <= r < cell.row + cell.row_span for r in problems):
+            rows = set(range(cell.row, cell.row + cell.row_span))
+            if rows <= problems:
                 draw.rectangle((x0, y0, x1, y1), fill=(*PROBLEM, 50), outline=(*PROBLEM, 255), width=width * 2)
             else:
                 draw.rectangle((x0, y0, x1, y1), outline=(*CELL, 200), width=width)
@@ -85,19 +97,18 @@ def outline(image: Image.Image, problem_rows: Iterable[int] = ()) -> Image.Image
         x0, y0, x1, y1 = seal.bbox
         draw.ellipse((x0, y0, x1, y1), outline=(*SEAL, 255), width=width * 3)
     canvas = Image.alpha_composite(canvas.convert("RGBA"), overlay).convert("RGB")
-    canvas = _trim(canvas)
+    canvas = _trim(canvas, ink)
     if canvas.width > MAX_WIDTH:
         canvas = canvas.resize((MAX_WIDTH, round(canvas.height * MAX_WIDTH / canvas.width)), Image.LANCZOS)
     return canvas
 
 
-def _trim(image: Image.Image) -> Image.Image:
-    """Cut the empty paper below and around the form, keeping a margin: the table shows larger."""
-    gray = np.asarray(image.convert("L"))
-    ink = np.argwhere(gray < 160)
-    if len(ink) == 0:
+def _trim(image: Image.Image, ink: np.ndarray) -> Image.Image:
+    """Cut the empty paper (and a photo's desk) around the form, keeping a margin: the table shows larger."""
+    found = np.argwhere(ink)
+    if len(found) == 0:
         return image
-    (y0, x0), (y1, x1) = ink.min(axis=0), ink.max(axis=0)
+    (y0, x0), (y1, x1) = found.min(axis=0), found.max(axis=0)
     margin = round(0.03 * max(image.size))
     box = (max(0, x0 - margin), max(0, y0 - margin), min(image.width, x1 + margin), min(image.height, y1 + margin))
     return image.crop(box)

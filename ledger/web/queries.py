@@ -72,7 +72,7 @@ def _units(s: Session) -> dict[str, Unit]:
     return {u.name: u for u in s.execute(sa.select(Unit)).scalars()}
 
 
-def _rows(s: Session, profile: Profile) -> list[Row]:
+def _rows(s: Session) -> list[Row]:
     units = _units(s)
     query = (sa.select(Submission, Message.sender, Message.subject)
              .join(Message, Message.id == Submission.message_pk))
@@ -95,7 +95,7 @@ def _unit_matches(s: Session, text: str) -> set[str]:
 
 def list_submissions(engine: sa.Engine, profile: Profile, f: Filters) -> ListPage:
     with Session(engine) as s:
-        rows = _rows(s, profile)
+        rows = _rows(s)
         names = _unit_matches(s, f.unit) if f.unit.strip() else None
     zone = profile.timezone
 
@@ -163,7 +163,7 @@ def dashboard(engine: sa.Engine, profile: Profile, now: datetime) -> Dashboard:
     today = now.astimezone(profile.timezone).date()
     window, is_open = season_window(profile, today)
     with Session(engine) as s:
-        rows = [r for r in _rows(s, profile) if not r.superseded]
+        rows = [r for r in _rows(s) if not r.superseded]
         units = _units(s)
         summaries = s.execute(sa.select(Submission.unit, Submission.decision, Submission.window_start,
                                         Submission.received_at, Submission.superseded_by_id)

@@ -164,6 +164,8 @@ def correct(engine: sa.Engine, profile: Profile, submission_id: int, changes: li
                 if change.field not in (*TEXT_FIELDS, *NUMBER_FIELDS[submission.kind]):
                     raise ReviewError(f"不能更正“{change.field}”这一项。")
                 old = getattr(target, change.field)
+            if not change.value.strip() and old in (None, ""):
+                continue  # an empty cell left empty: nothing to correct
             new = _parse(change.field, submission.kind, change.value, state)
             if new == old:
                 continue

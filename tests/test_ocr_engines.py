@@ -1,0 +1,94 @@
+"""The two OCR engines behind one interface: batching, typed failures, no downloads."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import pytesseract
+
+from ocr.engines import LineImage, RapidEngine, TesseractEngine
+from ocr.errors import EngineTimeout, EngineUnavailable
+from tests.ocr_images import text_line
+
+
+@pytest.fixture
+def tesseract_calls(monkeypatch):
+    """Count Tesseract processes by wrapping the real runner (it still runs)."""
+    calls = []
+    real = pytesseract.pytesseract.run_tesseract
+
+    def counting(*args, **kwargs):
+        calls.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pytesseract.pytesseract, "run_tesseract", counting)
+    return calls
+
+
+def test_tesseract_reads_many_lines_in_one_process_per_kind(tesseract_calls):
+    numbers = ["7", "128", "45", "306", "1415", "9", "60", "233"]
+    names = ["物流管理", "老年照护", "智能财税"]
+    lines = [LineImage(text_line(n), digits=True) for n in numbers] + [LineImage(text_line(n)) for n in names]
+    read = TesseractEngine().read_lines(lines)
+    assert [r.text for r in read[: len(numbers)]] == numbers
+    assert [r.text for r in read[len(numbers):]] == names
+    assert all(r.confidence > 0.8 for r in read)
+    assert len(tesseract_calls) == 2  # one montage of digits, one of names: not one per cell
+
+
+def test_empty_line_image_reads_as_nothing_with_no_confidence():
+    blank = text_line(" ")
+    read = TesseractEngine().read_lines([LineImage(blank, digits=True), LineImage(text_line("42"), digits=True)])
+    assert read[0].text == "" and read[0].confidence == 0.0
+    assert read[1].text == "42"
+
+
+def test_tesseract_timeout_is_a_typed_error():
+    engine = TesseractEngine(timeout=0.001)
+    with pytest.raises(EngineTimeout, match="timed out"):
+        engine.read_lines([LineImage(text_line("物流管理"))])
+
+
+def test_missing_tesseract_binary_is_a_typed_error(monkeypatch):
+    monkeypatch.setattr(pytesseract.pytesseract, "tesseract_cmd", "/nonexistent/tesseract")
+    with pytest.raises(EngineUnavailable, match="not installed"):
+        TesseractEngine().read_lines([LineImage(text_line("12"), digits=True)])
+
+
+def test_missing_language_data_is_a_typed_error():
+    with pytest.raises(EngineUnavailable, match="language data"):
+        TesseractEngine(lang="zz_missing").read_lines([LineImage(text_line("物流"))])
+
+
+def test_rapidocr_reads_lines_and_agrees_with_tesseract_on_digits():
+    numbers = ["7", "128", "306", "1415"]
+    lines = [LineImage(text_line(n), digits=True) for n in numbers] + [LineImage(text_line("建筑信息模型（BIM）"))]
+    read = RapidEngine().read_lines(lines)
+    assert [r.text for r in read[:4]] == numbers
+    assert read[4].text.replace("(", "（").replace(")", "）") == "建筑信息模型（BIM）"
+    assert all(r.confidence > 0.9 for r in read)
+
+
+def test_rapidocr_upside_down_classifier():
+    line = text_line("工业机器人操作与运维")
+    engine = RapidEngine()
+    assert engine.upside_down([LineImage(line)]) == 0.0
+    assert engine.upside_down([LineImage(line[::-1, ::-1].copy())]) == 1.0
+
+
+def test_rapidocr_never_touches_the_network():
+    """Load the engine in a fresh process whose sockets refuse to connect."""
+    code = (
+        "import socket\n"
+        "def refuse(*a, **k): raise SystemExit('network used')\n"
+        "socket.socket.connect = refuse\n"
+        "socket.create_connection = refuse\n"
+        "from tests.ocr_images import text_line\n"
+        "from ocr.engines import RapidEngine, LineImage\n"
+        "print(RapidEngine().read_lines([LineImage(text_line('2025'), digits=True)])[0].text)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=".")
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "2025"

@@ -1,0 +1,80 @@
+"""Table grids from ruling lines: rows, columns, merged cells, broken lines."""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from ocr.grid import find_table
+from tests.ocr_images import long_name_sample, make_sample, render
+
+
+def gray(img: Image.Image) -> np.ndarray:
+    return np.asarray(img.convert("L"))
+
+
+def test_summary_grid_has_every_row_and_the_merged_total():
+    sample = long_name_sample(blank_rows=2)
+    table = find_table(gray(render(sample)))
+    assert table is not None
+    assert table.n_cols == 4
+    assert table.n_rows == 1 + len(sample.rows) + 2 + 1  # header, rows, blank rows, 合计
+    total = [c for c in table.cells if c.row == table.n_rows - 1]
+    assert [(c.col, c.col_span) for c in total] == [(0, 3), (3, 1)]
+    assert all(c.row_span == 1 for c in table.cells)
+    assert len(table.cells) == 4 * (table.n_rows - 1) + 2
+
+
+def test_wrapped_name_row_is_one_tall_row_not_two():
+    sample = long_name_sample()
+    table = find_table(gray(render(sample)))
+    heights = np.diff(table.ys)
+    # The first body rows hold names wrapped to two or three lines: taller, still one row.
+    assert heights[1] > 1.4 * heights[-2]
+
+
+def test_increase_grid_has_five_columns_and_no_merged_cells():
+    sample = make_sample(11, "increase", n_rows=6)
+    table = find_table(gray(render(sample)))
+    assert (table.n_rows, table.n_cols) == (1 + 6 + sample.blank_rows, 5)
+    assert all(c.row_span == c.col_span == 1 for c in table.cells)
+
+
+def test_broken_ruling_lines_still_give_the_same_grid():
+    sample = make_sample(12, n_rows=5)
+    page = render(sample)
+    whole = find_table(gray(page))
+    broken = page.copy()
+    d = ImageDraw.Draw(broken)
+    rng = np.random.default_rng(1)
+    for y in whole.ys:  # three gaps in every horizontal rule, like worn toner
+        for x in rng.uniform(whole.xs[0], whole.xs[-1] - 40, 3):
+            d.rectangle([x, y - 6, x + 30, y + 6], fill="white")
+    for x in whole.xs:
+        for y in rng.uniform(whole.ys[0], whole.ys[-1] - 40, 2):
+            d.rectangle([x - 6, y, x + 6, y + 25], fill="white")
+    table = find_table(gray(broken))
+    assert (table.n_rows, table.n_cols) == (whole.n_rows, whole.n_cols)
+    assert np.abs(np.array(table.ys) - np.array(whole.ys)).max() <= 3
+    assert np.abs(np.array(table.xs) - np.array(whole.xs)).max() <= 3
+
+
+def test_cell_spanning_two_rows_is_one_merged_cell():
+    img = Image.new("L", (1200, 800), 255)
+    d = ImageDraw.Draw(img)
+    xs, ys = [100, 500, 800, 1100], [100, 250, 400, 550, 700]
+    for y in ys:
+        d.line([(xs[0], y), (xs[-1], y)], fill=0, width=4)
+    for x in xs:
+        d.line([(x, ys[0]), (x, ys[-1])], fill=0, width=4)
+    d.rectangle([xs[0] + 4, ys[2] - 4, xs[1] - 4, ys[2] + 4], fill=255)  # no rule between rows 1 and 2, col 0
+    table = find_table(np.asarray(img))
+    merged = table.cells[[(c.row, c.col) for c in table.cells].index((1, 0))]
+    assert (merged.row_span, merged.col_span) == (2, 1)
+    assert len(table.cells) == 4 * 3 - 1
+
+
+def test_page_without_a_table_has_no_grid():
+    img = Image.new("L", (2480, 3508), 255)
+    ImageDraw.Draw(img).text((200, 200), "附件1", fill=0)
+    assert find_table(np.asarray(img)) is None

@@ -1,0 +1,167 @@
+"""The whole OCR pipeline on rendered, stamped, degraded forms — and its confidence rule."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from bench.ocr_samples import FONT_PATHS, Degradation
+from ocr import outline, scan_page
+from ocr.engines import Engine, LineImage, LineText, RapidEngine, TesseractEngine, default_engines
+from ocr.errors import EngineTimeout
+from ocr.model import PageScan
+from tests.ocr_images import CATEGORIES, long_name_sample, make_sample, scan
+
+ENGINES = default_engines()
+
+
+def norm(text: str) -> str:
+    return text.replace("(", "（").replace(")", "）").replace(" ", "")
+
+
+def body_rows(scan_: PageScan, n: int) -> list[list[str]]:
+    return [[c.text for c in scan_.grid.row_cells(r)] for r in range(1, n + 1)]
+
+
+def assert_numbers_sure_or_flagged(scan_: PageScan, truth_rows, numeric_cols) -> int:
+    """No silent error: every number is right, or it is not confident. Returns the sure count."""
+    sure = 0
+    for r, row in enumerate(truth_rows, start=1):
+        for col in numeric_cols:
+            cell = scan_.grid.cell(r, col)
+            confident = cell.agreed is True and cell.confidence >= 0.8
+            assert cell.text == row[col] or not confident, (r, col, cell)
+            sure += confident
+    return sure
+
+
+@pytest.fixture(scope="module")
+def stamped_long_names():
+    sample = long_name_sample(blank_rows=2, seal_over="numbers")
+    return sample, scan_page(scan(sample, CATEGORIES["clean"], 1), engines=ENGINES)
+
+
+def test_clean_scan_reads_every_cell_with_confidence(stamped_long_names):
+    sample, result = stamped_long_names
+    assert result.grid is not None and result.grid.n_cols == 4
+    assert [norm(t) for t in [c.text for c in result.grid.row_cells(0)]] == list(sample.header)
+    for got, want in zip(body_rows(result, len(sample.rows)), sample.rows):
+        assert [norm(t) for t in got] == [norm(v) for v in want]  # wrapped names come back joined
+    for r in range(1, len(sample.rows) + 1):
+        number = result.grid.cell(r, 3)
+        assert number.agreed is True and number.confidence >= 0.8  # the seal sat on these numbers
+    assert [s.colour for s in result.seals] == ["red"]
+
+
+def test_blank_rows_are_empty_and_sure_and_the_total_row_is_merged(stamped_long_names):
+    sample, result = stamped_long_names
+    blank = [len(sample.rows) + 1, len(sample.rows) + 2]
+    for r in blank:
+        assert [(c.text, c.confidence) for c in result.grid.row_cells(r)] == [("", 1.0)] * 4
+    total_row = result.grid.row_cells(result.grid.n_rows - 1)
+    assert [(c.col, c.col_span) for c in total_row] == [(0, 3), (3, 1)]
+    assert total_row[0].text == "合计"
+    assert total_row[1].text == str(sample.total) and total_row[1].agreed is True
+
+
+def test_text_around_the_table_comes_back_as_lines(stamped_long_names):
+    sample, result = stamped_long_names
+    texts = [norm(line.text) for line in result.lines]
+    assert any("汇总表" in t for t in texts)
+    unit_line = next(t for t in texts if t.startswith("学校名称"))
+    assert unit_line.endswith(sample.unit)
+    assert any("2025年3月20日" in t for t in texts)
+    assert all(a.bbox[1] <= b.bbox[1] for a, b in zip(result.lines, result.lines[1:]))
+
+
+@pytest.mark.parametrize(
+    "category,rotation",
+    [("turned90", 90), ("turned180", 180), ("photo", 0)],  # turned180 is also a gray scan
+)
+def test_degraded_scans_read_right_or_flag_the_doubt(category, rotation):
+    sample = make_sample(40 + rotation, n_rows=5)
+    result = scan_page(scan(sample, CATEGORIES[category], 40), engines=ENGINES)
+    assert result.rotation == rotation
+    assert result.grid is not None
+    assert result.grid.n_rows == 1 + 5 + sample.blank_rows + 1
+    sure = assert_numbers_sure_or_flagged(result, sample.rows, [3])
+    assert sure >= 4  # and most of them are read with confidence
+    levels = [result.grid.cell(r, 2).text for r in range(1, 6)]
+    assert levels == [row[2] for row in sample.rows]
+
+
+def test_increase_form_reads_both_number_columns_as_digits():
+    sample = make_sample(50, "increase", n_rows=4)
+    result = scan_page(scan(sample, Degradation(skew=-1.2, jpeg=80), 50), engines=ENGINES)
+    assert result.grid.n_cols == 5
+    assert assert_numbers_sure_or_flagged(result, sample.rows, [3, 4]) >= 7
+    assert any("deskewed" in n for n in result.notes)
+
+
+class LyingDigits(Engine):
+    """A fault injected through the real extension point: reads every number one too high."""
+
+    name = "lying"
+
+    def __init__(self, inner: Engine):
+        self.inner = inner
+
+    def read_lines(self, lines):
+        out = self.inner.read_lines(lines)
+        return [
+            LineText(str(int(t.text) + 1), 0.99) if ln.digits and t.text.isdigit() else t
+            for ln, t in zip(lines, out)
+        ]
+
+    def read_region(self, image):
+        return self.inner.read_region(image)
+
+
+def test_engines_that_disagree_never_yield_a_confident_number():
+    sample = make_sample(60, n_rows=4)
+    image = scan(sample, CATEGORIES["clean"], 60)
+    result = scan_page(image, engines=(RapidEngine(), LyingDigits(TesseractEngine())))
+    for r in range(1, 5):
+        cell = result.grid.cell(r, 3)
+        assert cell.agreed is False and cell.confidence <= 0.3
+        assert cell.alternatives == (str(int(sample.rows[r - 1][3]) + 1),)
+
+
+class StalledEngine(Engine):
+    name = "stalled"
+
+    def read_lines(self, lines):
+        raise EngineTimeout("stalled engine timed out after 0 s")
+
+    def read_region(self, image):
+        raise EngineTimeout("stalled engine timed out after 0 s")
+
+
+def test_engine_timeout_surfaces_as_a_typed_error_not_an_empty_page():
+    image = scan(make_sample(61, n_rows=3), CATEGORIES["clean"], 61)
+    with pytest.raises(EngineTimeout):
+        scan_page(image, engines=(StalledEngine(),))
+
+
+def test_page_without_a_table_still_gives_its_text():
+    page = Image.new("L", (2480, 3508), 255)
+    d = ImageDraw.Draw(page)
+    d.text((300, 300), "附件1", font=ImageFont.truetype(FONT_PATHS[0], 70), fill=0)
+    d.text((300, 500), "1+X证书制度试点申报表", font=ImageFont.truetype(FONT_PATHS[0], 90), fill=0)
+    result = scan_page(page, engines=ENGINES)
+    assert result.grid is None
+    assert "no ruled table found" in result.notes
+    assert [norm(t.text) for t in result.lines] == ["附件1", "1+X证书制度试点申报表"]
+
+
+def test_outline_draws_cells_and_seal_on_the_upright_page(stamped_long_names):
+    sample, result = stamped_long_names
+    image = scan(sample, CATEGORIES["clean"], 1)
+    drawn = np.asarray(outline(image, result))
+    assert drawn.shape[:2] == (round(result.height), round(result.width))
+    green = (drawn[:, :, 1] > 120) & (drawn[:, :, 0] < 40) & (drawn[:, :, 2] < 100)
+    assert green.sum() > 1000  # sure cells are outlined in green
+    x0, y0, x1, y1 = (int(v) for v in result.seals[0].bbox)
+    ring = drawn[y0:y1, x0:x1]
+    assert ((ring[:, :, 0] > 200) & (ring[:, :, 1] < 30)).sum() > 500  # the seal's ring

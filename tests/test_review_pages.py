@@ -1,0 +1,50 @@
+"""The page image staff see: a real rendered form, the reader's own detectors, marks where they belong."""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+from bench.generate import random_form, render_image
+from ledger.web.pages import PROBLEM, SEAL, outline
+from ocr.grid import find_table
+
+
+def _bands(mask_rows: np.ndarray) -> list[tuple[int, int]]:
+    """Runs of consecutive True rows: (first, last)."""
+    bands, start = [], None
+    for y, on in enumerate(mask_rows):
+        if on and start is None:
+            start = y
+        if not on and start is not None:
+            bands.append((start, y - 1))
+            start = None
+    if start is not None:
+        bands.append((start, len(mask_rows) - 1))
+    return bands
+
+
+def _near(arr: np.ndarray, colour: tuple[int, int, int], tolerance: int = 40) -> np.ndarray:
+    return (np.abs(arr.astype(int) - np.array(colour)).sum(axis=2)) < tolerance
+
+
+def test_problem_rows_are_marked_on_their_own_rows_and_the_seal_is_circled():
+    spec = random_form("summary", seed=11, rows=8, blank_rows=0, long_names=False)
+    page = render_image(spec, dpi=200)
+    plain = np.asarray(outline(page, ()))
+    marked = np.asarray(outline(page, (2, 5)))
+    assert plain.shape == marked.shape  # the same crop: the marks do not move the page
+
+    changed = np.abs(plain.astype(int) - marked.astype(int)).sum(axis=2) > 30
+    bands = _bands(changed.any(axis=1))
+    assert len(bands) == 2  # two separate rows, nothing else
+    # Where are rows 2 and 5 (序号 n sits on grid row n, under the header)? Ask the grid finder.
+    table = find_table(np.asarray(Image.fromarray(plain).convert("L")))
+    for (top, bottom), number in zip(bands, (2, 5)):
+        cells = [c for c in table.cells if c.row == number]
+        y0, y1 = min(c.bbox[1] for c in cells), max(c.bbox[3] for c in cells)
+        assert abs(top - y0) <= 8 and abs(bottom - y1) <= 8, (number, (top, bottom), (y0, y1))
+        assert _near(marked[top:bottom], PROBLEM, 120).any()
+    # The red seal is found and circled on both.
+    assert _near(plain, SEAL, 30).sum() > 500 and _near(marked, SEAL, 30).sum() > 500
+    assert Image.fromarray(plain).width <= 1400
