@@ -44,7 +44,12 @@ class Settings(BaseSettings):
     smtp_password: SecretStr = SecretStr("")
     smtp_ssl: bool = True
     smtp_timeout: float = Field(60.0, gt=0)
-    smtp_retry_base: float = Field(60.0, ge=0)  # seconds before the first retry; doubles, max 1 h
+
+    # Seconds before a failed step (a refused reply, a crashed processing attempt) is
+    # retried; doubles with each failure, at most an hour.
+    retry_base: float = Field(60.0, ge=0)
+    # How long a processing worker holds a claimed message before others may take it.
+    process_lease: float = Field(900.0, gt=0)
 
     from_: str = Field("", alias="INTAKE_FROM", validation_alias="INTAKE_FROM")
 

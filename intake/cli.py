@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import multiprocessing
 import signal
 import sys
 import threading
@@ -38,11 +39,15 @@ def cli() -> None:
     """1+X Intake: reads the applications mailbox, keeps the ledger, replies to schools."""
 
 
-@cli.command()
-@click.option("--once", is_flag=True, help="Process everything waiting, send replies, then exit.")
-def run(once: bool) -> None:
-    """Run the mailbox worker."""
-    from intake import mailbox as imap
+ROLES = {
+    "all": frozenset({"fetch", "process", "send"}),
+    "fetch": frozenset({"fetch"}),  # IMAP → stored originals; files finished mail
+    "process": frozenset({"process"}),  # stored → decided (OCR, rules); the expensive part
+    "send": frozenset({"send"}),  # outbox → SMTP
+}
+
+
+def build_worker():
     from intake.worker import Worker
     from ledger import db
     from ledger.store import Store
@@ -54,11 +59,38 @@ def run(once: bool) -> None:
         db.migrate(engine)
     except db.DatabaseError as exc:
         raise click.ClickException(str(exc)) from exc
-    worker = Worker(settings, profile, Store(engine, profile))
+    return Worker(settings, profile, Store(engine, profile))
+
+
+def stop_on_signals() -> threading.Event:
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    return stop
+
+
+def process_child() -> None:
+    """Entry point of one extra processing process (``--workers N``)."""
+    stop = stop_on_signals()
+    build_worker().run_forever(stop, ROLES["process"])
+
+
+@cli.command()
+@click.option("--once", is_flag=True, help="Process everything waiting, send replies, then exit.")
+@click.option("--role", type=click.Choice(list(ROLES)), default="all", show_default=True,
+              help="Which stages this process runs; several processes may share one PostgreSQL ledger.")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Processing processes to start (each claims stored mail on its own).")
+def run(once: bool, role: str, workers: int) -> None:
+    """Run the mailbox worker."""
+    from intake import mailbox as imap
+
+    worker = build_worker()
+    stages = ROLES[role]
     log = get_logger("intake.cli")
     if once:
         try:
-            summary = worker.run_once()
+            summary = worker.run_once(stages)
         except imap.MailboxError as exc:
             raise click.ClickException(
                 f"{exc}\nCheck INTAKE_IMAP_HOST/PORT/SSL and the password (NetEase: the 授权码), then run again."
@@ -73,11 +105,23 @@ def run(once: bool) -> None:
             errors=summary.errors,
         )
         return
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
-    log.info("run.start", profile=profile.id, folders=worker.poll_folders())
-    worker.run_forever(stop)
+    stop = stop_on_signals()
+    children = []
+    if workers > 1 and "process" in stages:
+        context = multiprocessing.get_context("spawn")
+        children = [context.Process(target=process_child, name=f"intake-process-{i}") for i in range(workers)]
+        for child in children:
+            child.start()
+        stages = stages - {"process"}
+    log.info("run.start", role=role, workers=workers, stages=sorted(stages), folders=worker.poll_folders())
+    if stages:
+        worker.run_forever(stop, stages)
+    else:
+        stop.wait()
+    for child in children:
+        child.terminate()  # SIGTERM: each finishes or releases its current message
+    for child in children:
+        child.join(timeout=60)
     log.info("run.stopped")
 
 

@@ -8,15 +8,18 @@ reply marked sent is never sent again.
 
 from __future__ import annotations
 
+import os
 import random
+import socket
 import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import structlog
+from sqlalchemy.exc import SQLAlchemyError
 
 from config.profile import Profile
 from config.settings import Settings
@@ -30,6 +33,8 @@ from ledger.store import OutgoingReply, StaleDecision, Store
 
 log = get_logger("intake.worker")
 
+ALL_STAGES = frozenset({"fetch", "process", "send"})
+LEDGER_POLL_SECONDS = 2.0
 MAX_ATTEMPTS = 3  # a message that crashes processing this often goes to staff
 STALE_RETRIES = 3
 
@@ -64,6 +69,7 @@ class Worker:
         self.clock = clock
         self.process_fn = process_fn
         self.data_dir = Path(settings.data_dir)
+        self.owner = f"{socket.gethostname()}:{os.getpid()}"
 
     # -- folders -----------------------------------------------------------------
     def poll_folders(self) -> list[str]:
@@ -105,14 +111,22 @@ class Worker:
                     uid=item.uid,
                 )
 
-    def decide_pending(self, summary: RunSummary) -> None:
-        for record in self.store.pending():
+    def decide_pending(self, summary: RunSummary, stop: threading.Event | None = None) -> None:
+        """Claim stored messages one by one (several workers may do this at once) and decide them."""
+        lease = timedelta(seconds=self.settings.process_lease)
+        claimed_here: Counter = Counter()
+        while not (stop and stop.is_set()):
+            record = self.store.claim(self.owner, lease, self.clock())
+            if record is None or claimed_here[record.id] > MAX_ATTEMPTS:
+                return
+            claimed_here[record.id] += 1
             with structlog.contextvars.bound_contextvars(message_id=record.message_id, uid=record.uid):
                 try:
                     self.decide_one(record, summary)
                 except Exception as exc:  # noqa: BLE001 — one bad mail must not stop the queue
                     summary.errors += 1
-                    attempts = self.store.record_failure(record.id, repr(exc))
+                    retry_at = self.clock() + sender.retry_delay(record.attempts + 1, self.settings.retry_base)
+                    attempts = self.store.record_failure(record.id, repr(exc), retry_at)
                     log.exception("message.failed", attempts=attempts)
                     if attempts >= MAX_ATTEMPTS:
                         self.quarantine(record, exc, summary)
@@ -195,7 +209,7 @@ class Worker:
                     sender.send(config, reply.to_addr, reply.raw)
                 except sender.SendError as exc:
                     summary.send_failed += 1
-                    delay = sender.retry_delay(reply.attempts + 1, self.settings.smtp_retry_base)
+                    delay = sender.retry_delay(reply.attempts + 1, self.settings.retry_base)
                     # A permanent refusal (5xx) is not retried: staff see it as unsent.
                     retry_at = None if exc.permanent else self.clock() + delay
                     self.store.mark_reply_failed(reply.id, str(exc), retry_at)
@@ -227,35 +241,54 @@ class Worker:
             summary.filed += 1
 
     # -- loops -------------------------------------------------------------------
-    def run_once(self) -> RunSummary:
+    def cycle(self, box: imap.Mailbox | None, stages: frozenset[str], stop: threading.Event | None = None) -> RunSummary:
+        """One pass over the stages this process runs, in pipeline order."""
         summary = RunSummary()
-        with imap.Mailbox(imap.config_from_settings(self.settings)) as box:
+        if "fetch" in stages and box is not None:
             self.fetch_new(box, summary)
-            self.decide_pending(summary)
+        if "process" in stages:
+            self.decide_pending(summary, stop)
+        if "send" in stages:
             self.send_queued(summary)
+        if "fetch" in stages and box is not None:
             self.file_done(box, summary)
+        if summary.fetched or summary.sent or summary.decided:
+            log.info("worker.cycle", fetched=summary.fetched, decided=dict(summary.decided), sent=summary.sent)
         return summary
 
-    def run_forever(self, stop: threading.Event) -> None:
-        """Poll (or IDLE) until ``stop`` is set; reconnect with backoff and jitter."""
+    def run_once(self, stages: frozenset[str] = ALL_STAGES) -> RunSummary:
+        if "fetch" not in stages:
+            return self.cycle(None, stages)
+        with imap.Mailbox(imap.config_from_settings(self.settings)) as box:
+            return self.cycle(box, stages)
+
+    def run_forever(self, stop: threading.Event, stages: frozenset[str] = ALL_STAGES) -> None:
+        """Work until ``stop`` is set; on any mailbox or database error, back off and reconnect."""
         failures = 0
         while not stop.is_set():
             try:
-                with imap.Mailbox(imap.config_from_settings(self.settings)) as box:
-                    failures = 0
-                    while not stop.is_set():
-                        summary = RunSummary()
-                        self.fetch_new(box, summary)
-                        self.decide_pending(summary)
-                        self.send_queued(summary)
-                        self.file_done(box, summary)
-                        if summary.fetched or summary.sent:
-                            log.info("worker.cycle", fetched=summary.fetched, sent=summary.sent)
-                        idle_for = min(self.settings.poll_interval, 300)
-                        if not box.wait_for_mail(self.settings.imap_folder, idle_for):
-                            stop.wait(self.settings.poll_interval)
-            except (imap.MailboxError, OSError, imap.IMAPClientError) as exc:
+                if "fetch" in stages:
+                    self._mailbox_loop(stop, stages)
+                else:
+                    self._ledger_loop(stop, stages)
+                failures = 0
+            except (imap.MailboxError, OSError, imap.IMAPClientError, SQLAlchemyError) as exc:
                 failures += 1
                 delay = min(300.0, 2.0**failures) * random.uniform(0.5, 1.5)
-                log.warning("worker.reconnect", error=str(exc), retry_in=round(delay, 1))
+                log.warning("worker.reconnect", error=str(exc).splitlines()[0], retry_in=round(delay, 1))
                 stop.wait(delay)
+
+    def _mailbox_loop(self, stop: threading.Event, stages: frozenset[str]) -> None:
+        with imap.Mailbox(imap.config_from_settings(self.settings)) as box:
+            while not stop.is_set():
+                self.cycle(box, stages, stop)
+                # IDLE returns as soon as mail arrives; NetEase has no IDLE, so poll.
+                if not box.wait_for_mail(self.settings.imap_folder, min(self.settings.poll_interval, 300)):
+                    stop.wait(self.settings.poll_interval)
+
+    def _ledger_loop(self, stop: threading.Event, stages: frozenset[str]) -> None:
+        """Process and send roles only read the ledger: poll it briefly when idle."""
+        while not stop.is_set():
+            summary = self.cycle(None, stages, stop)
+            if not (summary.decided or summary.sent):
+                stop.wait(min(self.settings.poll_interval, LEDGER_POLL_SECONDS))

@@ -120,6 +120,9 @@ class Message(Base):
     filed_folder: Mapped[str] = mapped_column(sa.String(200), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # A processing worker's claim: others skip the message until the lease expires.
+    lease_owner: Mapped[str] = mapped_column(sa.String(100), default="")
+    lease_until: Mapped[datetime | None]
 
 
 class MessageLocation(Base):

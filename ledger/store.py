@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -220,12 +220,31 @@ class Store:
                              .order_by(Message.received_at, Message.id).limit(limit)).scalars()
             return [_message_record(r) for r in rows]
 
-    def record_failure(self, message_pk: int, error: str) -> int:
-        """Count a failed processing attempt; the message stays ``stored`` for a retry."""
+    def claim(self, owner: str, lease: timedelta, now: datetime) -> MessageRecord | None:
+        """Take the oldest stored message nobody holds, for ``lease``; None when none is free.
+
+        PostgreSQL: ``FOR UPDATE SKIP LOCKED`` lets several workers claim at once without
+        waiting on each other. SQLite serialises writers, which gives the same guarantee.
+        """
+        with self._transaction() as s:
+            free = sa.or_(Message.lease_until.is_(None), Message.lease_until <= now)
+            query = (sa.select(Message).where(Message.state == STORED, free)
+                     .order_by(Message.received_at, Message.id).limit(1).with_for_update(skip_locked=True))
+            row = s.execute(query).scalar_one_or_none()
+            if row is None:
+                return None
+            row.lease_owner, row.lease_until = owner, now + lease
+            return _message_record(row)
+
+    def record_failure(self, message_pk: int, error: str, retry_at: datetime | None = None) -> int:
+        """Count a failed processing attempt; the message stays ``stored`` for a retry.
+
+        ``retry_at`` keeps other workers' claims away until then (a back-off)."""
         with self._transaction() as s:
             row = self._message(s, message_pk, lock=True)
             row.attempts += 1
             row.last_error = error
+            row.lease_until = retry_at
             row.updated_at = utcnow()
             _event(s, WORKER, "message.failed", f"message:{message_pk}",
                    {"attempts": row.attempts, "error": error})

@@ -250,16 +250,19 @@ def read_date(lines: Sequence[TextLine]) -> str:
     return ""
 
 
-def read_stamp(scan: PageScan, source: str) -> Value:
+def read_stamp(scan: PageScan, source: str, colour: bool = True) -> Value:
     """Stamped or not, and whether we are sure.
 
     A red seal, or a round gray mark scoring high (gray scans lose the colour), is a
-    stamp. On a scan, a weaker round mark leaves "no stamp" in doubt: that asks for a
-    human look instead of rejecting the form for a stamp that may be there.
+    stamp. "No stamp" is sure only on a text layer, or on a colour scan with no round
+    mark at all: on a gray or black-and-white scan a seal is just another dark shape and
+    can be missed, so there it asks for a human look instead of rejecting the form.
     """
     if any(s.score >= STAMP_MIN_SCORE.get(s.colour, 1.0) for s in scan.seals):
         return Value(True, True)
-    doubtful = source != "text" and any(s.score >= STAMP_DOUBT_SCORE for s in scan.seals)
+    if source == "text":
+        return Value(False, True)
+    doubtful = not colour or any(s.score >= STAMP_DOUBT_SCORE for s in scan.seals)
     return Value(False, not doubtful)
 
 
@@ -335,9 +338,13 @@ def _name_evidence(cell: Cell | None) -> bool:
 
 
 def read_page(
-    scan: PageScan, *, index: int, profile: Profile, catalogue: Catalogue, source: str
+    scan: PageScan, *, index: int, profile: Profile, catalogue: Catalogue, source: str, colour: bool = True
 ) -> PageReading:
-    """Classify ``scan`` and, for a quota form of the profile, read it."""
+    """Classify ``scan`` and, for a quota form of the profile, read it.
+
+    ``colour``: the page image had colour (a red seal would show as red); False for
+    gray and black-and-white scans.
+    """
     kind = classify(scan, profile)
     notes = list(scan.notes)
     if scan.rotation:
@@ -349,7 +356,7 @@ def read_page(
     date = read_date(scan.lines)
     if date:
         notes.append(f"落款日期 {date}")
-    stamp = read_stamp(scan, source)
+    stamp = read_stamp(scan, source, colour)
     header = find_header(scan.grid, rule) if scan.grid is not None else None
     if header is None:
         notes.append("未找到表格或表头，无法读取表格内容" if scan.grid is None else "表头无法识别")

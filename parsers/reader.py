@@ -11,6 +11,9 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
+import numpy as np
+from PIL import Image
+
 from config.profile import Profile
 from ledger.state import CertificateRef
 from ocr.model import PageScan
@@ -33,12 +36,22 @@ def numeric_headers(profile: Profile) -> tuple[str, ...]:
     return tuple(sorted(names))
 
 
-def _ocr(page: Page, profile: Profile) -> PageScan:
-    from ocr.scan import scan_page
-    from ocr.errors import OCRError
+def has_colour(image: Image.Image) -> bool:
+    """Whether a page image carries colour at all (a gray scan saved as RGB does not)."""
+    if image.mode not in ("RGB", "RGBA", "P"):
+        return False
+    small = np.asarray(image.convert("RGB").resize((256, 362)), dtype=np.int16)
+    spread = small.max(axis=2) - small.min(axis=2)
+    return float((spread > 24).mean()) > 0.0005
 
+
+def _ocr(page: Page, profile: Profile) -> tuple[PageScan, bool]:
+    from ocr.errors import OCRError
+    from ocr.scan import scan_page
+
+    image = page.render()
     try:
-        return scan_page(page.render(), numeric_headers=numeric_headers(profile))
+        return scan_page(image, numeric_headers=numeric_headers(profile)), has_colour(image)
     except OCRError as exc:
         raise UnreadableAttachment(f"第 {page.index + 1} 页无法识别（{exc}），请重新扫描后发送。") from exc
 
@@ -79,8 +92,8 @@ def _read(page: Page, profile: Profile, catalogue: Catalogue) -> PageReading:
         # No known form, or a form title over a table the text layer does not hold (a
         # scanner's searchable PDF: invisible OCR text over a picture): read the picture.
         notes = ("文字层不是可识别的表格，改用 OCR",)
-    scan = _ocr(page, profile)
-    reading = read_page(scan, index=page.index, profile=profile, catalogue=catalogue, source="ocr")
+    scan, colour = _ocr(page, profile)
+    reading = read_page(scan, index=page.index, profile=profile, catalogue=catalogue, source="ocr", colour=colour)
     return PageReading(
         index=reading.index,
         kind=reading.kind,

@@ -209,3 +209,14 @@ def test_searchable_scan_with_invisible_title_text_is_read_from_the_picture():
         if page.form.lines[want["row"] - 1].confident:
             assert got == want
     assert sum(l.confident for l in page.form.lines) >= 2
+
+
+def test_has_colour_tells_gray_scans_from_colour_ones():
+    from bench.generate import Variant, degrade
+    from parsers.reader import has_colour
+
+    stamped = render_image(random_form("summary", seed=19, rows=3), dpi=100)
+    assert has_colour(stamped)
+    assert not has_colour(degrade(stamped, Variant(colour="gray")))
+    assert not has_colour(degrade(stamped, Variant(colour="gray")).convert("RGB"))  # gray saved as RGB
+    assert not has_colour(degrade(stamped, Variant(colour="bw")))

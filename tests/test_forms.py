@@ -208,9 +208,12 @@ def test_garbled_title_is_classified_by_the_table_header():
     assert classify(scan(rows, title="安徽省 1+X 职业技能等级证书申报学校汇"), ANHUI) == "summary"
 
 
-def test_no_round_mark_at_all_is_a_sure_no_stamp():
-    form = read(scan(summary_rows(["1", "物流管理", "初级", "30"]), seals=())).form
+def test_no_round_mark_at_all_is_a_sure_no_stamp_only_on_colour_pages():
+    page = scan(summary_rows(["1", "物流管理", "初级", "30"]), seals=())
+    form = read(page).form
     assert (form.stamp, form.stamp_confident) == (False, True)
+    gray = read_page(page, index=0, profile=ANHUI, catalogue=CATALOGUE, source="ocr", colour=False).form
+    assert (gray.stamp, gray.stamp_confident) == (False, False)  # a gray seal may have been missed
 
 
 def test_title_and_header_lost_from_the_grid_still_classify_by_column_names():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 from PIL import Image
 
@@ -48,3 +50,31 @@ def test_problem_rows_are_marked_on_their_own_rows_and_the_seal_is_circled():
     # The red seal is found and circled on both.
     assert _near(plain, SEAL, 30).sum() > 500 and _near(marked, SEAL, 30).sum() > 500
     assert Image.fromarray(plain).width <= 1400
+
+
+def test_the_daily_chart_has_a_bar_per_day_and_marks_today():
+    from datetime import date, timedelta
+
+    from ledger.web.charts import bars_per_day
+
+    days = [(date(2025, 3, 14) + timedelta(days=i), n) for i, n in enumerate([4, 0, 2, 7, 1])]
+    svg = bars_per_day(days, today=date(2025, 3, 17))
+    assert svg.count("<rect ") == 5
+    assert svg.count('class="bar today"') == 1 and svg.count('class="bar future"') == 1
+    assert "03月17日：7 份" in svg and ">今天<" in svg
+    heights = [float(h) for h in re.findall(r'<rect [^>]*height="([\d.]+)"', svg)]
+    assert heights[3] == max(heights) and heights[1] == 0  # bars scale with the counts
+
+
+def test_the_login_limit_opens_again_after_its_window():
+    from ledger.web.auth import LoginLimiter
+
+    now = [1000.0]
+    limiter = LoginLimiter(max_failures=2, window=60, clock=lambda: now[0])
+    limiter.failed("ip:1", "user:a")
+    assert limiter.retry_after("ip:1") == 0
+    limiter.failed("ip:1", "user:b")
+    assert limiter.retry_after("ip:1", "user:c") == 60  # the address is blocked, whoever it tries
+    assert limiter.retry_after("ip:2", "user:a") == 0  # one failure for user a: not yet
+    now[0] += 61
+    assert limiter.retry_after("ip:1") == 0

@@ -54,7 +54,7 @@ def test_auto_reply_and_bounce_get_no_reply(world, dovecot, smtp_sink):
 def test_reply_waits_while_smtp_refuses_and_goes_out_once_later(world, dovecot, smtp_sink):
     dovecot.append(submission(f"{UNIT}+2025年证书申报"), IN_WINDOW)
     smtp_sink.refuse_with = "451 MI:SFQ 发送频率过快"
-    world = {**world, "INTAKE_SMTP_RETRY_BASE": "0"}  # retry at once instead of in a minute
+    world = {**world, "INTAKE_RETRY_BASE": "0"}  # retry at once instead of in a minute
     first = run_intake(world, "run", "--once")
     assert first.returncode == 0, first.stderr
     assert smtp_sink.received == []

@@ -115,3 +115,53 @@ def test_killed_between_decision_and_send_replies_exactly_once(world, dovecot, s
         assert len(dovecot.messages("已处理/退回")) == 1
     finally:
         sink.stop()
+
+
+def test_roles_split_the_pipeline_between_processes(world, dovecot, smtp_sink):
+    dovecot.append(submission(f"{UNIT}+2025年证书申报"), IN_WINDOW)
+    for role in ("fetch", "send", "process"):
+        done = run_intake(world, "run", "--once", "--role", role)
+        assert done.returncode == 0, done.stderr
+    assert smtp_sink.received == []  # send ran before anything was decided
+    for role in ("send", "fetch"):
+        assert run_intake(world, "run", "--once", "--role", role).returncode == 0
+    assert len(smtp_sink.received) == 1
+    assert len(dovecot.messages("已处理/退回")) == 1
+
+
+def test_several_processing_workers_answer_each_mail_once_and_stop_cleanly(world, dovecot, smtp_sink):
+    env = {**os.environ, **world, "INTAKE_POLL_INTERVAL": "0.5"}
+    proc = subprocess.Popen([INTAKE, "run", "--workers", "2"], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(4):
+            dovecot.append(submission(f"{UNIT}+2025年证书申报"), IN_WINDOW)
+        wait_until(lambda: len(smtp_sink.received) == 4, timeout=90, what="four replies")
+        wait_until(lambda: len(dovecot.messages("已处理/退回")) == 4, what="four mails filed")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert len({m["In-Reply-To"] for m in smtp_sink.messages()}) == 4
+
+
+def test_a_mail_that_keeps_crashing_goes_to_staff_with_one_reply(world, dovecot, smtp_sink):
+    dovecot.append(submission(f"{UNIT}+2025年证书申报"), IN_WINDOW)
+    settings = load_settings({**world, "INTAKE_RETRY_BASE": "0"})
+    profile = load_profile(settings.profile)
+    engine = db.connect(settings.database_url)
+    calls = []
+
+    def crashing_process(*args, **kwargs):  # the worker's processing extension point
+        calls.append(1)
+        raise MemoryError("simulated: the reader ran out of memory")
+
+    worker = Worker(settings, profile, Store(engine, profile), process_fn=crashing_process)
+    summary = worker.run_once()
+    assert len(calls) == 3 and summary.decided["quarantined"] == 1
+    (reply,) = smtp_sink.messages()
+    assert reply["X-Intake-Decision"] == "review"
+    assert "人工审核" in reply.get_content()
+    assert len(dovecot.messages("待审核")) == 1
+    worker.run_once()
+    assert len(smtp_sink.received) == 1
