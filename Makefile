@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 APT_PACKAGES := tesseract-ocr tesseract-ocr-chi-sim dovecot-imapd fonts-noto-cjk fonts-wqy-zenhei \
-                poppler-utils postgresql
+                poppler-utils postgresql chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
 

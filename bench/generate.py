@@ -23,6 +23,7 @@ import io
 import json
 import math
 import random
+import zlib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -373,7 +374,7 @@ def layout(spec: FormSpec, *, seal_at: str = "unit") -> Layout:
     }
     if seal_at in spots and spec.kind != "application":
         sx, sy = spots[seal_at]
-        seal = SealMark(sx, sy, radius, spec.unit, angle=(hash(spec.unit) % 21) - 10)
+        seal = SealMark(sx, sy, radius, spec.unit, angle=(zlib.crc32(spec.unit.encode()) % 21) - 10)  # stable across runs
     return Layout(PAGE_W, PAGE_H, tuple(texts), tuple(lines), seal, cells)
 
 

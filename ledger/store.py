@@ -388,7 +388,6 @@ class Store:
                    {"old": old, "new": line.requested, "submission": submission.id,
                     "message": submission.message_pk, "row": line.row})
 
-    _apply_increase = apply_increase  # the name ledger/web/review.py first used
 
     # --- outbox ---------------------------------------------------------------------
 

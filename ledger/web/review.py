@@ -21,10 +21,10 @@ from config.profile import Profile
 from intake import originals, replies
 from intake.message import decode
 from ledger.decision import REVIEW_CODES, Claim, Decision, Outcome, Reason, ReasonCode
-from ledger.models import Event, Message, QuotaChange, Reply, Submission, SubmissionLine, utcnow
+from ledger.models import Event, Message, Reply, Submission, SubmissionLine, utcnow
 from ledger.reconcile import TOTAL_COLUMN, UNIT_COLUMN, check_form, columns_for
 from ledger.state import LedgerState
-from ledger.store import QUEUED, WORKER, StaleDecision, Store, reason_from_json, reason_to_json
+from ledger.store import QUEUED, StaleDecision, Store, reason_from_json, reason_to_json
 from ledger.web.labels import FIELDS, FORM_CODES, REASONS
 from ledger.web.models import StaffCorrection
 from parsers.catalog import match_certificate
@@ -290,15 +290,10 @@ def decide(engine: sa.Engine, profile: Profile, submission_id: int, outcome: str
             # The store's own path for an accepted increase (row locks, quota change rows,
             # events); it raises StaleDecision when the quoted number is no longer current.
             try:
-                store._apply_increase(s, claim, submission, form, now)
+                store.apply_increase(s, claim, submission, form, now, actor=actor)
             except StaleDecision as exc:
                 raise ReviewError("原批准人数与台账中当前的批准人数不一致（可能刚被另一份调增申请修改），"
                                   "未作任何更改。请核对后更正“原批准人数”，或退回。") from exc
-            s.flush()
-            # The store writes the worker as the actor; the quota history must name the staff member.
-            for change in s.execute(sa.select(QuotaChange).where(QuotaChange.submission_id == submission.id,
-                                                                 QuotaChange.actor == WORKER)).scalars():
-                change.actor = actor
         s.add(Event(actor=actor, action="staff.decided", subject=f"submission:{submission_id}", at=now, detail={
             "outcome": str(outcome), "note": note, "reasons": decision.codes, "message": message.id,
             "quota_changes": [list(c) for c in changes]}))
