@@ -26,6 +26,7 @@ from ocr.engines import default_engines
 from ocr.model import Cell, PageScan
 from ocr.scan import scan_page
 
+VERBOSE = False
 NUMBER_CONFIDENT = 0.8
 TEXT_CONFIDENT = 0.9
 
@@ -66,6 +67,8 @@ def score_scan(scan_: PageScan, truth: dict) -> tuple[int, int, int, int]:
                 continue
             ok = norm(cell.text) == norm(row[col])
             sure = confident(cell, numeric)
+            if VERBOSE and (not ok or not sure):
+                print(f"    row {r} col {col}: read {cell.text!r} want {row[col]!r} conf {cell.confidence} agreed {cell.agreed} alt {cell.alternatives}")
             correct += ok
             silent += (not ok) and sure
             unsure += not sure
@@ -159,7 +162,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--no-naive", action="store_true", help="skip the naive Tesseract comparison")
     ap.add_argument("--corpus", choices=["samples", "generate"], default="samples",
                     help="samples: bench.ocr_samples (default); generate: bench.generate image categories")
+    ap.add_argument("-v", "--verbose", action="store_true", help="print every wrong or unsure field")
     args = ap.parse_args(argv)
+    global VERBOSE
+    VERBOSE = args.verbose
     engines = default_engines()
     print(f"engines: {', '.join(e.name for e in engines)}")
     if args.corpus == "generate":

@@ -40,6 +40,7 @@ MAX_PIXELS = 120_000_000  # the document reader enforces its own, lower limits f
 DISAGREEMENT_CAP = 0.3  # confidence of a cell the engines read differently
 NOT_A_NUMBER_CAP = 0.3  # a number column cell that holds more than digits
 HEADER_ROWS_SEARCHED = 3
+CROSS_CHECK_MAX_RATIO = 8  # width/height: longer text lines are read by one engine only
 DUST_PX = 18  # at the working scale (300 dpi) a printed character is 30 px or more
 
 
@@ -298,8 +299,8 @@ def _read(prep: _Prepared, numeric_headers: Sequence[str], engines: Sequence[Eng
         owners.append(("region", j))
     readings = _read_all(engines, line_images, known)
 
-    per_cell: list[list[list[LineText]]] = [[[] for _ in engines] for _ in cells]
-    per_region: list[list[LineText]] = [[] for _ in found]
+    per_cell: list[list[list[LineText | None]]] = [[[] for _ in engines] for _ in cells]
+    per_region: list[list[LineText | None]] = [[] for _ in found]
     for k, (what, idx) in enumerate(owners):
         if what == "cell":
             for e in range(len(engines)):
@@ -354,29 +355,47 @@ def _numeric_columns(
     return 0, set(), known
 
 
+def _cross_checked(line: LineImage) -> bool:
+    """Lines the second engine reads too: numbers always, short text (levels, 序号).
+
+    Long text (certificate names, the title, the unit line) is left to the first engine:
+    the forms layer checks names against the catalogue, and reading them twice would
+    double the page's cost for little gain.
+    """
+    h, w = line.pixels.shape[:2]
+    return line.digits or w <= CROSS_CHECK_MAX_RATIO * h
+
+
 def _read_all(
     engines: Sequence[Engine], lines: list[LineImage], known: dict[int, LineText]
-) -> list[list[LineText]]:
-    """Each engine reads every line (the first engine skips the lines in ``known``).
+) -> list[list[LineText | None]]:
+    """Per engine, its reading of each line (None where it did not read that line).
 
-    Engines run side by side: Tesseract is a subprocess, RapidOCR releases the GIL.
+    The first engine reads every line (except those in ``known``, read already); the
+    others read the cross-checked lines. Engines run side by side: Tesseract is a
+    subprocess, RapidOCR's inference releases the GIL.
     """
     if not lines:
         return [[] for _ in engines]
 
-    def first_engine() -> list[LineText]:
+    def first_engine() -> list[LineText | None]:
         todo = [k for k in range(len(lines)) if k not in known]
         fresh = dict(zip(todo, engines[0].read_lines([lines[k] for k in todo])))
-        out = []
+        out: list[LineText | None] = []
         for k, ln in enumerate(lines):
             t = fresh.get(k) or known[k]
             out.append(LineText(normalise_digits(t.text), t.confidence) if ln.digits else t)
         return out
 
+    def other_engine(engine: Engine) -> list[LineText | None]:
+        todo = [k for k, ln in enumerate(lines) if _cross_checked(ln)]
+        read = dict(zip(todo, engine.read_lines([lines[k] for k in todo])))
+        return [read.get(k) for k in range(len(lines))]
+
     if len(engines) == 1:
         return [first_engine()]
     with ThreadPoolExecutor(max_workers=len(engines) - 1) as pool:
-        futures = [pool.submit(e.read_lines, lines) for e in engines[1:]]
+        futures = [pool.submit(other_engine, e) for e in engines[1:]]
         first = first_engine()
         return [first] + [f.result() for f in futures]
 
@@ -385,6 +404,8 @@ def _combine_cell(c: _CellLines, reads: list[list[LineText]], numeric: bool) -> 
     bbox = tuple(float(v) for v in c.bbox)
     if not c.lines:
         return Cell(c.row, c.col, "", 1.0, bbox, c.row_span, c.col_span, None)
+    # Only engines that read every line of the cell take part in it.
+    reads = [r for r in reads if all(t is not None for t in r)] or reads[:1]
     # A line no engine could read next to lines that were read is a speck, not a field.
     n_lines = len(c.lines)
     blank = [k for k in range(n_lines) if not any(r[k].text for r in reads)]
@@ -412,7 +433,8 @@ def _combine_cell(c: _CellLines, reads: list[list[LineText]], numeric: bool) -> 
     return Cell(c.row, c.col, text, round(float(conf), 4), bbox, c.row_span, c.col_span, agreed, others)
 
 
-def _combine_line(bbox, reads: list[LineText]) -> TextLine:
+def _combine_line(bbox, reads: list[LineText | None]) -> TextLine:
+    reads = [r for r in reads if r is not None]
     text, conf = reads[0].text, reads[0].confidence
     agreed = None
     others: tuple[str, ...] = ()
