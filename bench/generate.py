@@ -477,7 +477,7 @@ def _photo(img: Image.Image, rng: random.Random) -> Image.Image:
     h, w = src.shape[:2]
     pad = int(0.08 * max(w, h))
     cw, ch = w + 2 * pad, h + 2 * pad
-    j = lambda s: rng.uniform(-s, s) * w  # noqa: E731
+    j = lambda s: rng.uniform(-s, s) * w
     corners = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
     target = np.float32(
         [
@@ -586,7 +586,7 @@ def render_pdf(
     where = [seal_at] * len(specs) if isinstance(seal_at, str) else seal_at
     for spec, at in zip(specs, where, strict=True):
         lay = layout(spec, seal_at=at)
-        flip = lambda y: (PAGE_H - y) * mm  # noqa: E731
+        flip = lambda y: (PAGE_H - y) * mm
         for ln in lay.lines:
             pdf.setLineWidth(ln.width * mm)
             pdf.line(ln.x0 * mm, flip(ln.y0), ln.x1 * mm, flip(ln.y1))

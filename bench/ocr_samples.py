@@ -14,7 +14,7 @@ import csv
 import io
 import math
 import random
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -214,18 +214,12 @@ def _stamp(page: Image.Image, centre, radius: float, colour, unit: str, font_pat
     c = size / 2
     ring = max(3, int(radius * 0.06))
     d.ellipse([c - radius, c - radius, c + radius, c + radius], outline=255, width=ring)
-    star = [
-        (c + radius * 0.28 * math.cos(math.radians(-90 + 72 * k)) * (1 if k % 2 == 0 else 0.4),
-         c + radius * 0.28 * math.sin(math.radians(-90 + 72 * k)) * (1 if k % 2 == 0 else 0.4))
-        for k in range(0)
-    ]
     pts = []
     for k in range(10):
         r = radius * (0.26 if k % 2 == 0 else 0.1)
         a = math.radians(-90 + 36 * k)
         pts.append((c + r * math.cos(a), c + r * math.sin(a)))
     d.polygon(pts, fill=255)
-    del star
     f = ImageFont.truetype(font_path, int(radius * 0.22))
     text = unit[:14]
     span = 220.0
@@ -308,12 +302,8 @@ def scaled(page: Image.Image, dpi: int) -> Image.Image:
 
 
 def scan(sample: Sample, deg: Degradation, seed: int = 0) -> Image.Image:
-    """Render at 300 dpi, degrade, resample to the target dpi."""
-    colour_sample = sample
-    if deg.mode != "color":
-        colour_sample = sample  # the seal prints red; a gray scan turns it gray
-    page = render(colour_sample, 300)
-    return scaled(degrade(page, deg, seed), deg.dpi)
+    """Render at 300 dpi (red seal), degrade (a gray scan turns the seal gray), resample to the dpi."""
+    return scaled(degrade(render(sample, 300), deg, seed), deg.dpi)
 
 
 CATEGORIES: dict[str, Degradation] = {
@@ -329,4 +319,4 @@ CATEGORIES: dict[str, Degradation] = {
 }
 
 
-__all__ = ["CATEGORIES", "Degradation", "Sample", "make_sample", "render", "scan", "degrade", "replace", "field"]
+__all__ = ["CATEGORIES", "Degradation", "Sample", "make_sample", "render", "scan", "degrade"]

@@ -42,11 +42,14 @@ class Score:
     exact_pages: int = 0
     seconds: list[float] = field(default_factory=list)  # per form page
     errors: list[str] = field(default_factory=list)  # examples of silent errors
+    wrong: dict = field(default_factory=dict)  # field kind -> wrong count
 
-    def add(self, ok: bool, confident: bool, what: str) -> None:
+    def add(self, ok: bool, confident: bool, what: str, kind: str = "row") -> None:
         self.fields += 1
         self.correct += ok
         self.flagged += not confident
+        if not ok:
+            self.wrong[kind] = self.wrong.get(kind, 0) + 1
         if not ok and confident:
             self.silent += 1
             if len(self.errors) < 8:
@@ -63,10 +66,10 @@ def score_page(score: Score, truth: dict, page, name: str) -> bool:
         return False
     form = page.form
     before = score.correct, score.fields
-    score.add(form.unit == truth["unit"], form.unit_confident, f"{name} unit {form.unit!r}≠{truth['unit']!r}")
-    score.add(form.stamp == truth["stamp"], form.stamp_confident, f"{name} stamp {form.stamp}≠{truth['stamp']}")
+    score.add(form.unit == truth["unit"], form.unit_confident, f"{name} unit {form.unit!r}≠{truth['unit']!r}", "unit")
+    score.add(form.stamp == truth["stamp"], form.stamp_confident, f"{name} stamp {form.stamp}≠{truth['stamp']}", "stamp")
     if truth["kind"] == "summary":
-        score.add(form.total == truth["total"], form.total_confident, f"{name} total {form.total}≠{truth['total']}")
+        score.add(form.total == truth["total"], form.total_confident, f"{name} total {form.total}≠{truth['total']}", "total")
     else:
         score.fields += 1  # keep the field count comparable: the increase form has no total
         score.correct += 1
@@ -78,18 +81,18 @@ def score_page(score: Score, truth: dict, page, name: str) -> bool:
         line = by_row.get(t["row"])
         if line is None:
             for _ in range(2 + len(numbers)):
-                score.add(False, False, "")
+                score.add(False, False, "", "missing row")
             continue
         conf = line.confident
-        score.add(line.certificate == t["certificate"], conf, f"{name} r{t['row']} cert {line.certificate!r}≠{t['certificate']!r}")
-        score.add(line.level == t["level"], conf, f"{name} r{t['row']} level {line.level!r}≠{t['level']!r}")
+        score.add(line.certificate == t["certificate"], conf, f"{name} r{t['row']} cert {line.certificate!r}≠{t['certificate']!r}", "certificate")
+        score.add(line.level == t["level"], conf, f"{name} r{t['row']} level {line.level!r}≠{t['level']!r}", "level")
         for n in numbers:
             got = getattr(line, n)
-            score.add(got == t[n], conf, f"{name} r{t['row']} {n} {got}≠{t[n]}")
+            score.add(got == t[n], conf, f"{name} r{t['row']} {n} {got}≠{t[n]}", "number")
     truth_rows = {t["row"] for t in truth["lines"]}
     for line in form.lines:  # rows read that are not there
         if line.row not in truth_rows:
-            score.add(False, line.confident, f"{name} phantom row {line.row}")
+            score.add(False, line.confident, f"{name} phantom row {line.row}", "phantom row")
     return score.correct - before[0] == score.fields - before[1]
 
 
@@ -200,6 +203,7 @@ def run_category(category: str, per_category: int, baseline: bool, seed: int) ->
         "pages_per_s": page_count / total_seconds if total_seconds else None,
         "peak_mb": peak_mb,
         "silent_examples": score.errors,
+        "wrong_by_field": score.wrong,
         "naive": naive,
     }
 
@@ -253,14 +257,14 @@ def main(argv: list[str] | None = None) -> None:
                "--text-samples", str(args.text_samples), "--seed", str(args.seed)]
         if args.no_baseline:
             cmd.append("--no-baseline")
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=3600, check=False)
         if done.returncode != 0:
             print(f"{category}: failed\n{done.stderr[-2000:]}", file=sys.stderr)
             continue
         result = json.loads(done.stdout.strip().splitlines()[-1])
         results.append(result)
         print(f"{category}: {_pct(result['correct'], result['fields'])} correct, {result['silent']} silent, "
-              f"median {result['median_s']:.2f} s/page", flush=True)
+              f"median {result['median_s']:.2f} s/page, wrong fields by kind {result['wrong_by_field']}", flush=True)
         for example in result["silent_examples"]:
             print(f"    silent: {example}")
     text = table(results)

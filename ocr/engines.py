@@ -1,7 +1,8 @@
 """OCR engines behind one small interface (as OCRmyPDF does with its plugins).
 
-The pipeline hands an engine *line images* (one text line each, cut from table cells)
-and *regions* (the text around the table). Two implementations:
+The pipeline hands an engine *line images*: one text line each, cut from a table cell or
+from the text around the table (the pipeline finds lines by ink, so no engine needs its
+own layout analysis). Two implementations:
 
 - ``TesseractEngine``: pytesseract, ``chi_sim`` for names, a digit whitelist for numbers.
   All line images of a kind go into ONE montage and ONE Tesseract process per page,
@@ -30,12 +31,12 @@ import cv2
 import numpy as np
 
 from ocr.errors import EngineFailed, EngineTimeout, EngineUnavailable, ImageTooLarge
-from ocr.model import BBox
 
 # Tesseract likes a cap height of roughly 30–40 px; cell lines are scaled to this.
 LINE_HEIGHT = 48
 MONTAGE_GAP = 36
 MAX_MONTAGE_PIXELS = 60_000_000
+MONTAGE_MAX_LINES = 300  # 300 × (48 + 36) px stays under Tesseract's 32767 px limit
 
 
 @dataclass(frozen=True)
@@ -52,13 +53,6 @@ class LineText:
     confidence: float  # 0.0 … 1.0
 
 
-@dataclass(frozen=True)
-class RegionLine:
-    text: str
-    confidence: float
-    bbox: BBox  # in the region image's pixels
-
-
 class Engine(ABC):
     """What the pipeline needs from an OCR engine."""
 
@@ -67,10 +61,6 @@ class Engine(ABC):
     @abstractmethod
     def read_lines(self, lines: Sequence[LineImage]) -> list[LineText]:
         """Read each line image; the result has one entry per input, in order."""
-
-    @abstractmethod
-    def read_region(self, image: np.ndarray) -> list[RegionLine]:
-        """Find and read the text lines of a free-text region (title, unit line, date)."""
 
 
 _CJK = re.compile(r"[\u3000-\u303f\u3400-\u9fff\uff00-\uffef]")
@@ -97,43 +87,29 @@ def normalise_digits(text: str) -> str:
 class TesseractEngine(Engine):
     name = "tesseract"
 
-    def __init__(self, lang: str = "chi_sim", digits_lang: str = "eng", timeout: float = 30.0):
+    def __init__(
+        self, lang: str = "chi_sim", digits_lang: str = "eng", timeout: float = 30.0,
+        max_lines: int = MONTAGE_MAX_LINES,
+    ):
         # Tesseract's OpenMP threads fight each other (and RapidOCR, running alongside)
         # on a small machine: one thread per process is 2–3× faster here.
         os.environ.setdefault("OMP_THREAD_LIMIT", "1")
         self.lang = lang
         self.digits_lang = digits_lang
+        self.max_lines = max_lines
         self.timeout = timeout
 
     def read_lines(self, lines: Sequence[LineImage]) -> list[LineText]:
         results: list[LineText | None] = [None] * len(lines)
         for digits in (False, True):
             idx = [i for i, ln in enumerate(lines) if ln.digits == digits]
-            if not idx:
-                continue
-            texts = self._read_montage([lines[i].pixels for i in idx], digits)
-            for i, t in zip(idx, texts):
-                results[i] = t
+            # Tesseract refuses images over 32767 px high: a very long table takes two runs.
+            for start in range(0, len(idx), self.max_lines):
+                chunk = idx[start:start + self.max_lines]
+                texts = self._read_montage([lines[i].pixels for i in chunk], digits)
+                for i, t in zip(chunk, texts):
+                    results[i] = t
         return [r if r is not None else LineText("", 0.0) for r in results]
-
-    def read_region(self, image: np.ndarray) -> list[RegionLine]:
-        data = self._data(image, self.lang, "--psm 4")
-        groups: dict[tuple[int, int, int], list[int]] = {}
-        for i, word in enumerate(data["text"]):
-            if word.strip() and float(data["conf"][i]) >= 0:
-                key = (data["block_num"][i], data["par_num"][i], data["line_num"][i])
-                groups.setdefault(key, []).append(i)
-        out = []
-        for ids in groups.values():
-            ids.sort(key=lambda i: data["left"][i])
-            x0 = min(data["left"][i] for i in ids)
-            y0 = min(data["top"][i] for i in ids)
-            x1 = max(data["left"][i] + data["width"][i] for i in ids)
-            y1 = max(data["top"][i] + data["height"][i] for i in ids)
-            conf = min(float(data["conf"][i]) for i in ids) / 100
-            out.append(RegionLine(join_words([data["text"][i].strip() for i in ids]), conf, (x0, y0, x1, y1)))
-        out.sort(key=lambda r: (r.bbox[1], r.bbox[0]))
-        return out
 
     def orientation(self, image: np.ndarray) -> tuple[int, float] | None:
         """Tesseract OSD: (degrees to rotate clockwise to read, confidence), None when unsure."""
@@ -222,6 +198,8 @@ def _to_height(gray: np.ndarray, height: int) -> np.ndarray:
 
 _rapid_lock = threading.Lock()
 _rapid_instance = None
+# Inference runs on this thread so the caller can stop waiting after its time limit.
+_rapid_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rapidocr")
 
 
 def _rapid():
@@ -263,7 +241,6 @@ class RapidEngine(Engine):
 
     def __init__(self, timeout: float = 30.0):
         self.timeout = timeout
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rapidocr")
 
     def read_lines(self, lines: Sequence[LineImage]) -> list[LineText]:
         if not lines:
@@ -291,22 +268,9 @@ class RapidEngine(Engine):
         flipped = sum(1 for label, score in res.cls_res if "180" in label and score > 0.9)
         return flipped / len(lines)
 
-    def read_region(self, image: np.ndarray) -> list[RegionLine]:
-        engine = _rapid()
-        bgr = image if image.ndim == 3 else cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
-        res = self._bounded(lambda: engine(bgr))
-        if res.txts is None or res.boxes is None:
-            return []
-        out = []
-        for text, score, box in zip(res.txts, res.scores, res.boxes):
-            xs, ys = [p[0] for p in box], [p[1] for p in box]
-            out.append(RegionLine(text.strip(), float(score), (min(xs), min(ys), max(xs), max(ys))))
-        out.sort(key=lambda r: (r.bbox[1], r.bbox[0]))
-        return out
-
     def _bounded(self, call):
         """Run in-process inference with a time limit (onnxruntime cannot be killed, only left)."""
-        fut = self._pool.submit(call)
+        fut = _rapid_pool.submit(call)
         try:
             return fut.result(timeout=self.timeout)
         except FutureTimeout as exc:

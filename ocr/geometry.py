@@ -69,6 +69,12 @@ def sideways(gray: np.ndarray) -> bool:
 def page_mask(gray: np.ndarray) -> np.ndarray:
     """The sheet of paper (255) against a darker desk or scanner lid; all 255 for a flat scan."""
     small, f = _small(gray, 600)
+    # A scan is paper to its edges; only a photo shows a darker desk around the sheet.
+    band = max(3, min(small.shape) // 25)
+    edge = np.concatenate([small[:band].ravel(), small[-band:].ravel(), small[:, :band].ravel(), small[:, -band:].ravel()])
+    centre = small[small.shape[0] // 4: 3 * small.shape[0] // 4, small.shape[1] // 4: 3 * small.shape[1] // 4]
+    if np.median(edge) > 0.75 * np.median(centre):
+        return np.full(gray.shape, 255, np.uint8)
     blur = cv2.GaussianBlur(small, (7, 7), 0)
     _, bright = cv2.threshold(blur, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     n, labels, stats, _ = cv2.connectedComponentsWithStats(bright)
@@ -119,12 +125,17 @@ def skew_angle(gray: np.ndarray, mask: np.ndarray | None = None) -> float:
 def rotate_small(arr: np.ndarray, degrees_ccw: float) -> np.ndarray:
     h, w = arr.shape[:2]
     m = cv2.getRotationMatrix2D((w / 2, h / 2), degrees_ccw, 1.0)
-    border = 255 if arr.ndim == 2 else (255, 255, 255)
-    return cv2.warpAffine(arr, m, (w, h), flags=cv2.INTER_CUBIC, borderValue=border)
+    # Replicate the edge: a photo's desk stays a desk (page_mask tells photos by it).
+    return cv2.warpAffine(arr, m, (w, h), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
 
 
 def table_quad(gray: np.ndarray, mask: np.ndarray) -> np.ndarray | None:
-    """Corners (tl, tr, br, bl) of the table's outer frame, from its ruling lines."""
+    """Corners (tl, tr, br, bl) of the table's outer frame, from its ruling lines.
+
+    The frame is the outermost long rules, each fitted as a straight line, and the
+    corners are where they cross. Only long rules count, so a seal stamped across a
+    corner (its rim has short, nearly straight stretches) cannot pull a corner out.
+    """
     small, f = _small(gray, 1600)
     mask = cv2.resize(mask, (small.shape[1], small.shape[0]), interpolation=cv2.INTER_NEAREST)
     ink = cv2.bitwise_and(binarize(small), mask)
@@ -134,12 +145,46 @@ def table_quad(gray: np.ndarray, mask: np.ndarray) -> np.ndarray | None:
     if n <= 1:
         return None
     best = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_WIDTH] * stats[1:, cv2.CC_STAT_HEIGHT]))
-    if stats[best, cv2.CC_STAT_WIDTH] < small.shape[1] * 0.3:
+    x, y, w, h = (int(v) for v in stats[best, :4])
+    if w < small.shape[1] * 0.3:
         return None
-    pts = cv2.findNonZero((labels == best).astype(np.uint8)).reshape(-1, 2).astype(np.float64)
-    s, d = pts.sum(axis=1), pts[:, 0] - pts[:, 1]
-    corners = np.float32([pts[np.argmin(s)], pts[np.argmax(d)], pts[np.argmax(s)], pts[np.argmin(d)]])
-    return corners / f
+    region = (slice(y, y + h), slice(x, x + w))
+    top, bottom = _outer_rules(horiz[region], axis=0, span=w)
+    left, right = _outer_rules(vert[region], axis=1, span=h)
+    if top is None or left is None:
+        return None
+    corners = [_cross(top, left), _cross(top, right), _cross(bottom, right), _cross(bottom, left)]
+    if any(c is None for c in corners):
+        return None
+    return (np.float32(corners) + np.float32([x, y])) / f
+
+
+def _outer_rules(mask: np.ndarray, axis: int, span: int):
+    """The first and last long rule (as (point, direction)) along ``axis``; (None, None) if none."""
+    n, labels, stats, centroids = cv2.connectedComponentsWithStats(mask)
+    long_ones = []
+    for i in range(1, n):
+        length = stats[i, cv2.CC_STAT_WIDTH] if axis == 0 else stats[i, cv2.CC_STAT_HEIGHT]
+        if length >= 0.6 * span:
+            long_ones.append((centroids[i][1] if axis == 0 else centroids[i][0], i))
+    if len(long_ones) < 2:
+        return None, None
+    long_ones.sort()
+    out = []
+    for _, i in (long_ones[0], long_ones[-1]):
+        ys, xs = np.nonzero(labels == i)
+        vx, vy, x0, y0 = cv2.fitLine(np.column_stack([xs, ys]).astype(np.float32), cv2.DIST_L2, 0, 0.01, 0.01).ravel()
+        out.append((np.array([x0, y0]), np.array([vx, vy])))
+    return out[0], out[1]
+
+
+def _cross(a, b):
+    (p, u), (q, v) = a, b
+    m = np.array([[u[0], -v[0]], [u[1], -v[1]]])
+    if abs(np.linalg.det(m)) < 1e-6:
+        return None
+    t, _ = np.linalg.solve(m, q - p)
+    return p + t * u
 
 
 def unwarp(arr: np.ndarray, quad: np.ndarray) -> np.ndarray | None:
@@ -157,8 +202,7 @@ def unwarp(arr: np.ndarray, quad: np.ndarray) -> np.ndarray | None:
     x1, y1 = corners.max(axis=0)
     out_w, out_h = int(min(x1 - x0, 1.5 * w)), int(min(y1 - y0, 1.5 * h))
     shift = np.array([[1, 0, -max(x0, -0.25 * w)], [0, 1, -max(y0, -0.25 * h)], [0, 0, 1]])
-    border = 255 if arr.ndim == 2 else (255, 255, 255)
-    return cv2.warpPerspective(arr, shift @ m, (out_w, out_h), flags=cv2.INTER_CUBIC, borderValue=border)
+    return cv2.warpPerspective(arr, shift @ m, (out_w, out_h), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
 
 
 def make_upright(arr: np.ndarray) -> Upright:

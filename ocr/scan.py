@@ -31,7 +31,7 @@ from ocr.engines import (
     normalise_digits,
 )
 from ocr.errors import ImageTooLarge, OCRError
-from ocr.geometry import Upright, gray_of, make_upright, page_mask, rotate_quarter, to_array
+from ocr.geometry import Upright, make_upright, page_mask, rotate_quarter, to_array
 from ocr.grid import TableLines, binarize, find_table
 from ocr.model import Cell, Grid, PageScan, Seal, TextLine
 from ocr.seal import find_seals, remove_seals
@@ -345,14 +345,23 @@ def _numeric_columns(
     reads = engine.read_lines([LineImage(cells[i].lines[j]) for i, j in keys])
     known = dict(zip(keys, reads))
     texts = {(cells[i].row, cells[i].col): "".join(known[(i, j)].text for j in range(len(cells[i].lines))) for i, _ in top}
+    header, cols = 0, set()
     for row in range(HEADER_ROWS_SEARCHED):
         cols = {
             col for (r, col), text in texts.items()
             if r == row and any(h in _norm(text) for h in numeric_headers)
         }
         if cols:
-            return row, cols, known
-    return 0, set(), known
+            header = row
+            break
+    # A seal over the header can hide its words: a column whose first body rows read as
+    # plain numbers is a number column too (序号 included, which only helps).
+    body = [(col, _norm(text)) for (r, col), text in texts.items() if r > header]
+    for col in {c for c, _ in body}:
+        values = [t for c, t in body if c == col and t]
+        if values and all(t.isdigit() for t in values):
+            cols.add(col)
+    return header, cols, known
 
 
 def _cross_checked(line: LineImage) -> bool:

@@ -16,7 +16,13 @@ import click
 from config.profile import ProfileError, load_profile
 from parsers.catalog import bundled_certificates
 from parsers.errors import ReaderError
-from parsers.model import DocumentReading, IncreaseForm, IncreaseLine, PageReading, SummaryForm
+from parsers.model import (
+    DocumentReading,
+    IncreaseForm,
+    IncreaseLine,
+    PageReading,
+    SummaryForm,
+)
 
 EXIT_UNREADABLE = 2
 

@@ -22,7 +22,14 @@ from rapidfuzz import fuzz
 from config.profile import FormRule, Profile
 from ocr.model import Cell, Grid, PageScan, TextLine
 from parsers.catalog import Catalogue
-from parsers.model import LEVELS, IncreaseForm, IncreaseLine, PageReading, SummaryForm, SummaryLine
+from parsers.model import (
+    LEVELS,
+    IncreaseForm,
+    IncreaseLine,
+    PageReading,
+    SummaryForm,
+    SummaryLine,
+)
 
 NUMBER_FIELDS = ("count", "approved", "requested")
 # OCR evidence needed to trust a value (engine confidence is 0..1).
@@ -250,19 +257,20 @@ def read_date(lines: Sequence[TextLine]) -> str:
     return ""
 
 
-def read_stamp(scan: PageScan, source: str, colour: bool = True) -> Value:
+def read_stamp(scan: PageScan, source: str, absence_visible: bool = True) -> Value:
     """Stamped or not, and whether we are sure.
 
     A red seal, or a round gray mark scoring high (gray scans lose the colour), is a
-    stamp. "No stamp" is sure only on a text layer, or on a colour scan with no round
-    mark at all: on a gray or black-and-white scan a seal is just another dark shape and
-    can be missed, so there it asks for a human look instead of rejecting the form.
+    stamp. "No stamp" is sure only on a text layer, or on a scan where a missing seal
+    is evident (``absence_visible``: colour, no red ink anywhere) and no round mark was
+    seen: otherwise a seal may have been missed, and a human looks instead of the form
+    being rejected for a stamp that may be there.
     """
     if any(s.score >= STAMP_MIN_SCORE.get(s.colour, 1.0) for s in scan.seals):
         return Value(True, True)
     if source == "text":
         return Value(False, True)
-    doubtful = not colour or any(s.score >= STAMP_DOUBT_SCORE for s in scan.seals)
+    doubtful = not absence_visible or any(s.score >= STAMP_DOUBT_SCORE for s in scan.seals)
     return Value(False, not doubtful)
 
 
@@ -338,12 +346,18 @@ def _name_evidence(cell: Cell | None) -> bool:
 
 
 def read_page(
-    scan: PageScan, *, index: int, profile: Profile, catalogue: Catalogue, source: str, colour: bool = True
+    scan: PageScan,
+    *,
+    index: int,
+    profile: Profile,
+    catalogue: Catalogue,
+    source: str,
+    absence_visible: bool = True,
 ) -> PageReading:
     """Classify ``scan`` and, for a quota form of the profile, read it.
 
-    ``colour``: the page image had colour (a red seal would show as red); False for
-    gray and black-and-white scans.
+    ``absence_visible``: on this page image a missing seal would be evident (colour, no
+    red ink at all); False for gray and black-and-white scans and pages with stray red.
     """
     kind = classify(scan, profile)
     notes = list(scan.notes)
@@ -356,7 +370,7 @@ def read_page(
     date = read_date(scan.lines)
     if date:
         notes.append(f"落款日期 {date}")
-    stamp = read_stamp(scan, source, colour)
+    stamp = read_stamp(scan, source, absence_visible)
     header = find_header(scan.grid, rule) if scan.grid is not None else None
     if header is None:
         notes.append("未找到表格或表头，无法读取表格内容" if scan.grid is None else "表头无法识别")
@@ -431,10 +445,14 @@ def _summary(
 
 
 def _empty_form(kind: str, unit: Value, stamp: Value):
-    common = dict(
-        unit=unit.value, stamp=stamp.value, stamp_confident=stamp.confident, lines=(),
-        unit_confident=unit.confident, table_confident=False,
-    )
+    common = {
+        "unit": unit.value,
+        "stamp": stamp.value,
+        "stamp_confident": stamp.confident,
+        "lines": (),
+        "unit_confident": unit.confident,
+        "table_confident": False,
+    }
     if kind == "summary":
         return SummaryForm(total=None, total_confident=False, **common)
     return IncreaseForm(**common)

@@ -23,7 +23,9 @@ from parsers.errors import LimitExceeded, UnreadableAttachment
 from parsers.forms import NUMBER_FIELDS, read_page
 from parsers.model import DocumentReading, PageReading
 
-__all__ = ["ReaderLimits", "read_attachment", "numeric_headers"]
+__all__ = ["ReaderLimits", "numeric_headers", "read_attachment"]
+
+RED_INK_NONE = 0.0002  # below this share of reddish pixels a page carries no red ink
 
 
 def numeric_headers(profile: Profile) -> tuple[str, ...]:
@@ -45,13 +47,28 @@ def has_colour(image: Image.Image) -> bool:
     return float((spread > 24).mean()) > 0.0005
 
 
+def red_ink(image: Image.Image) -> float:
+    """Share of reddish pixels (loose on purpose: shadows, desks and faded seals count)."""
+    small = np.asarray(image.convert("RGB").resize((256, 362)), dtype=np.int16)
+    r, g, b = small[..., 0], small[..., 1], small[..., 2]
+    reddish = (r - np.maximum(g, b) >= 30) & (r >= 60)
+    return float(reddish.mean())
+
+
+def absence_visible(image: Image.Image) -> bool:
+    """Would a missing seal be evident? Only on a colour page with no red ink anywhere:
+    on a gray page a seal is one more dark shape, and red ink the seal finder did not
+    claim may be a seal it missed."""
+    return has_colour(image) and red_ink(image) < RED_INK_NONE
+
+
 def _ocr(page: Page, profile: Profile) -> tuple[PageScan, bool]:
     from ocr.errors import OCRError
     from ocr.scan import scan_page
 
     image = page.render()
     try:
-        return scan_page(image, numeric_headers=numeric_headers(profile)), has_colour(image)
+        return scan_page(image, numeric_headers=numeric_headers(profile)), absence_visible(image)
     except OCRError as exc:
         raise UnreadableAttachment(f"第 {page.index + 1} 页无法识别（{exc}），请重新扫描后发送。") from exc
 
@@ -62,7 +79,7 @@ def read_attachment(
     *,
     profile: Profile,
     certificates: Sequence[CertificateRef],
-    limits: ReaderLimits = ReaderLimits(),
+    limits: ReaderLimits = ReaderLimits(),  # noqa: B008 - frozen, shared safely
 ) -> DocumentReading:
     """Read every page of one attachment.
 
@@ -92,8 +109,10 @@ def _read(page: Page, profile: Profile, catalogue: Catalogue) -> PageReading:
         # No known form, or a form title over a table the text layer does not hold (a
         # scanner's searchable PDF: invisible OCR text over a picture): read the picture.
         notes = ("文字层不是可识别的表格，改用 OCR",)
-    scan, colour = _ocr(page, profile)
-    reading = read_page(scan, index=page.index, profile=profile, catalogue=catalogue, source="ocr", colour=colour)
+    scan, visible = _ocr(page, profile)
+    reading = read_page(
+        scan, index=page.index, profile=profile, catalogue=catalogue, source="ocr", absence_visible=visible
+    )
     return PageReading(
         index=reading.index,
         kind=reading.kind,

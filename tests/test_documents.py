@@ -7,7 +7,14 @@ import io
 import pytest
 from PIL import Image
 
-from bench.generate import application_form, encode_image, images_to_pdf, random_form, render_image, render_pdf
+from bench.generate import (
+    application_form,
+    encode_image,
+    images_to_pdf,
+    random_form,
+    render_image,
+    render_pdf,
+)
 from config.profile import load_profile
 from parsers.catalog import bundled_certificates
 from parsers.documents import ReaderLimits, iter_pages, text_layer_verdict
@@ -220,3 +227,22 @@ def test_has_colour_tells_gray_scans_from_colour_ones():
     assert not has_colour(degrade(stamped, Variant(colour="gray")))
     assert not has_colour(degrade(stamped, Variant(colour="gray")).convert("RGB"))  # gray saved as RGB
     assert not has_colour(degrade(stamped, Variant(colour="bw")))
+
+
+def test_a_missing_seal_is_evident_only_on_colour_pages_without_red_ink():
+    from bench.generate import Variant, degrade
+    from parsers.reader import absence_visible, red_ink
+
+    spec = random_form("summary", seed=20, rows=3)
+    stamped = render_image(spec, dpi=100)
+    plain = render_image(spec, dpi=100, seal_at="none")
+    assert red_ink(stamped) > 0.001 and red_ink(plain) == 0
+    assert not absence_visible(plain)  # black on white: a gray scan would look the same
+    signed = plain.copy()
+    from PIL import ImageDraw
+
+    ImageDraw.Draw(signed).line((100, 1000, 400, 980), fill=(20, 40, 160), width=4)  # a blue-pen signature
+    assert absence_visible(signed)
+    assert not absence_visible(degrade(plain, Variant(colour="gray")))
+    assert not absence_visible(stamped)  # red ink: if the seal finder missed it, a human looks
+    assert not absence_visible(degrade(stamped, Variant(photo=True, jpeg_quality=70), seed=4))

@@ -212,7 +212,7 @@ def test_no_round_mark_at_all_is_a_sure_no_stamp_only_on_colour_pages():
     page = scan(summary_rows(["1", "物流管理", "初级", "30"]), seals=())
     form = read(page).form
     assert (form.stamp, form.stamp_confident) == (False, True)
-    gray = read_page(page, index=0, profile=ANHUI, catalogue=CATALOGUE, source="ocr", colour=False).form
+    gray = read_page(page, index=0, profile=ANHUI, catalogue=CATALOGUE, source="ocr", absence_visible=False).form
     assert (gray.stamp, gray.stamp_confident) == (False, False)  # a gray seal may have been missed
 
 

@@ -92,3 +92,13 @@ def test_rapidocr_never_touches_the_network():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=".")
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "2025"
+
+
+def test_a_very_long_batch_is_split_below_tesseracts_height_limit(tesseract_calls):
+    from ocr.engines import MONTAGE_MAX_LINES
+
+    assert MONTAGE_MAX_LINES * (48 + 36) < 32767  # the real limit, checked on the real constant
+    numbers = [str(n) for n in range(10, 21)]
+    read = TesseractEngine(max_lines=4).read_lines([LineImage(text_line(n), digits=True) for n in numbers])
+    assert len(tesseract_calls) == 3  # 4 + 4 + 3 lines
+    assert [r.text for r in read] == numbers

@@ -8,7 +8,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from bench.ocr_samples import FONT_PATHS, Degradation
 from ocr import outline, scan_page
-from ocr.engines import Engine, LineImage, LineText, RapidEngine, TesseractEngine, default_engines
+from ocr.engines import Engine, LineText, RapidEngine, TesseractEngine, default_engines
 from ocr.errors import EngineTimeout
 from ocr.model import PageScan
 from tests.ocr_images import CATEGORIES, long_name_sample, make_sample, scan
@@ -114,9 +114,6 @@ class LyingDigits(Engine):
             for ln, t in zip(lines, out)
         ]
 
-    def read_region(self, image):
-        return self.inner.read_region(image)
-
 
 def test_engines_that_disagree_never_yield_a_confident_number():
     sample = make_sample(60, n_rows=4)
@@ -132,9 +129,6 @@ class StalledEngine(Engine):
     name = "stalled"
 
     def read_lines(self, lines):
-        raise EngineTimeout("stalled engine timed out after 0 s")
-
-    def read_region(self, image):
         raise EngineTimeout("stalled engine timed out after 0 s")
 
 
@@ -165,3 +159,13 @@ def test_outline_draws_cells_and_seal_on_the_upright_page(stamped_long_names):
     x0, y0, x1, y1 = (int(v) for v in result.seals[0].bbox)
     ring = drawn[y0:y1, x0:x1]
     assert ((ring[:, :, 0] > 200) & (ring[:, :, 1] < 30)).sum() > 500  # the seal's ring
+
+
+def test_tesseract_alone_turns_the_page_by_osd_and_claims_no_agreement():
+    sample = make_sample(62, n_rows=3)
+    result = scan_page(scan(sample, CATEGORIES["turned180"], 62), engines=(TesseractEngine(),))
+    assert result.rotation == 180
+    for r in range(1, 4):
+        cell = result.grid.cell(r, 3)
+        assert cell.agreed is None  # one engine: nothing to agree with, so never "confident" for a number
+        assert cell.text == sample.rows[r - 1][3] or cell.confidence < 0.8

@@ -1,0 +1,185 @@
+"""Deadline-day burst: messages per minute for 1, 2 and 4 processing workers, and latency.
+
+Real parts only: Dovecot (IMAP, IDLE), aiosmtpd (SMTP), a throw-away PostgreSQL, and the
+``intake`` console script as separate processes. Every mail is a text-layer summary PDF
+from a different Anhui school, so the numbers measure the pipeline (fetch, decode, read,
+decide, reply, file), not OCR; ``make bench`` measures the reader on scans.
+
+    python -m bench.throughput --mails 300 --workers 1,2,4
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import random
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from bench.generate import (
+    DATA_DIR,
+    SUMMARY_HEADERS,
+    FormSpec,
+    Row,
+    catalogue,
+    render_pdf,
+)
+from tests.fixtures.database import running_postgres
+from tests.fixtures.mailstack import Dovecot, SmtpSink, free_port
+from tests.fixtures.world import submission
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+ARRIVAL = datetime(2025, 4, 10, 16, 0, tzinfo=SHANGHAI)  # the last afternoon of the window
+INTAKE = str(Path(sys.executable).with_name("intake"))
+console = Console()
+
+
+def world_files(folder: Path) -> tuple[Path, Path, dict[str, str]]:
+    with (DATA_DIR / "schools.csv").open(encoding="utf-8") as fh:
+        anhui = [row for row in csv.DictReader(fh) if row["province"] == "安徽省"]
+    contacts = {row["name"]: f"jwc-{row['code']}@example.edu.cn" for row in anhui}
+    units = folder / "units.csv"
+    with units.open("w", newline="", encoding="utf-8") as fh:
+        out = csv.writer(fh)
+        out.writerow(["单位名称", "单位类型", "所属市", "别名", "联系邮箱"])
+        out.writerows([row["name"], "本科" if row["level"] == "本科" else "高职", row["city"], "",
+                       contacts[row["name"]]] for row in anhui)
+    catalog = folder / "catalog.csv"
+    with catalog.open("w", newline="", encoding="utf-8") as fh:
+        out = csv.writer(fh)
+        out.writerow(["批次", "证书名称", "培训评价组织", "级别"])
+        out.writerows(["", name, "", ";".join(levels)] for name, levels in catalogue())
+    return units, catalog, contacts
+
+
+def burst(contacts: dict[str, str], count: int, seed: int = 7) -> list[bytes]:
+    rng = random.Random(seed)
+    names = list(contacts)
+    certs = catalogue()
+    mails = []
+    for i in range(count):
+        unit = names[i % len(names)]
+        picked = rng.sample(certs, 4)
+        rows = tuple(Row(c, c, rng.choice(levels), (rng.randint(10, 80),)) for c, levels in picked)
+        spec = FormSpec("summary", "安徽省 1+X 职业技能等级证书申报学校汇总表", unit, SUMMARY_HEADERS, rows,
+                        total=sum(r.numbers[0] for r in rows))
+        pdf = render_pdf([spec])
+        mails.append(submission(f"{unit}+2025年证书申报", sender=contacts[unit],
+                                attachments=[("汇总表.pdf", pdf, "application", "pdf")]))
+    return mails
+
+
+def intake(env: dict[str, str], *args: str) -> None:
+    done = subprocess.run([INTAKE, *args], env=env, capture_output=True, text=True, timeout=600, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"intake {' '.join(args)} failed:\n{done.stderr}")
+
+
+def one_run(admin_url: str, mails: list[bytes], workers: int, files: tuple[Path, Path], tmp: Path,
+            probes: list[bytes] = ()) -> dict:
+    db_name = f"bench_{workers}_{int(time.time() * 1000)}"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{db_name}"')
+    admin.dispose()
+    db_url = sa.make_url(admin_url).set(database=db_name).render_as_string(hide_password=False)
+    root = Path(tempfile.mkdtemp(prefix="intake-bench-"))
+    dovecot, sink = Dovecot(root=root, port=free_port()), SmtpSink(port=free_port())
+    dovecot.start()
+    sink.start()
+    env = {**os.environ, "INTAKE_PROFILE": "anhui-2025", "INTAKE_DB_URL": db_url,
+           "INTAKE_DATA_DIR": str(tmp / f"originals-{workers}"), "INTAKE_IMAP_HOST": "127.0.0.1",
+           "INTAKE_IMAP_PORT": str(dovecot.port), "INTAKE_IMAP_USER": dovecot.user,
+           "INTAKE_IMAP_PASSWORD": dovecot.password, "INTAKE_IMAP_SSL": "0", "INTAKE_SMTP_HOST": "127.0.0.1",
+           "INTAKE_SMTP_PORT": str(sink.port), "INTAKE_SMTP_SSL": "0", "INTAKE_FROM": "ahxzsbg@126.com",
+           "INTAKE_POLL_INTERVAL": "0.5", "INTAKE_LOG_FORMAT": "json"}
+    try:
+        intake(env, "units", "import", str(files[0]))
+        intake(env, "catalog", "import", str(files[1]))
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task(f"delivering {len(mails)} mails", total=len(mails))
+            with dovecot.client() as imap:
+                for raw in mails:
+                    imap.append("INBOX", raw, msg_time=ARRIVAL)
+                    progress.advance(task)
+        log = open(tmp / f"worker-{workers}.log", "w")
+        proc = subprocess.Popen([INTAKE, "run", "--workers", str(workers)], env=env, stdout=log, stderr=log)
+        start = time.monotonic()
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task(f"{workers} worker(s): replies", total=len(mails))
+            while len(sink.received) < len(mails):
+                if proc.poll() is not None:
+                    raise RuntimeError(f"the worker exited early; see {log.name}")
+                progress.update(task, completed=len(sink.received))
+                time.sleep(0.2)
+        elapsed = time.monotonic() - start
+        latencies = []
+        for probe in probes:  # new mails: the same bytes again would (rightly) get no second reply
+            before = len(sink.received)
+            sent_at = time.monotonic()
+            dovecot.append(probe, ARRIVAL.replace(hour=17))
+            while len(sink.received) == before:
+                time.sleep(0.02)
+            latencies.append(time.monotonic() - sent_at)
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=120)
+        decisions = {}
+        for message in sink.messages():
+            decisions[message["X-Intake-Decision"]] = decisions.get(message["X-Intake-Decision"], 0) + 1
+        return {"workers": workers, "mails": len(mails), "seconds": elapsed,
+                "per_minute": len(mails) / elapsed * 60, "decisions": decisions, "latencies": latencies,
+                "replies": len(sink.received) - len(probes)}
+    finally:
+        sink.stop()
+        dovecot.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mails", type=int, default=300)
+    parser.add_argument("--workers", default="1,2,4")
+    parser.add_argument("--latency-probes", type=int, default=20)
+    args = parser.parse_args(argv)
+    counts = [int(w) for w in args.workers.split(",")]
+    tmp = Path(tempfile.mkdtemp(prefix="intake-throughput-"))
+    units, catalog, contacts = world_files(tmp)
+    with console.status(f"rendering {args.mails} summary PDFs…"):
+        mails = burst(contacts, args.mails)
+        probes = burst(contacts, args.latency_probes, seed=8)
+    results = []
+    with running_postgres() as admin_url:
+        for i, workers in enumerate(counts):
+            results.append(one_run(admin_url, mails, workers, (units, catalog), tmp, probes if i == 0 else []))
+            console.print(f"{workers} worker(s): {results[-1]['per_minute']:.0f} mails/min")
+    table = Table(title=f"Burst of {args.mails} mails (text-PDF summaries), PostgreSQL, {os.cpu_count()} cores")
+    for column in ("processing workers", "seconds", "mails/minute", "replies", "decisions"):
+        table.add_column(column)
+    for r in results:
+        table.add_row(str(r["workers"]), f"{r['seconds']:.1f}", f"{r['per_minute']:.0f}", str(r["replies"]),
+                      ", ".join(f"{k} {v}" for k, v in sorted(r["decisions"].items())))
+    console.print(table)
+    lat = results[0]["latencies"]
+    if lat:
+        p95 = sorted(lat)[max(0, round(0.95 * len(lat)) - 1)]
+        console.print(f"Arrival → reply while idle (IMAP IDLE), {len(lat)} mails, 1 worker: "
+                      f"median {statistics.median(lat):.2f} s, p95 {p95:.2f} s")
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
