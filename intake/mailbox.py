@@ -126,6 +126,13 @@ class Mailbox:
                     continue  # expunged meanwhile by another client
                 yield Fetched(folder, uidvalidity, uid, item[b"BODY[]"], item[b"INTERNALDATE"])
 
+    def find(self, folder: str, message_id: str) -> int | None:
+        """The UID of ``message_id`` in ``folder`` (selected here), after UIDVALIDITY changed."""
+        assert self.client is not None
+        self.select(folder)
+        found = self.client.search(["HEADER", "Message-ID", message_id])
+        return found[0] if found else None
+
     def ensure_folder(self, folder: str) -> None:
         assert self.client is not None
         if not self.client.folder_exists(folder):

@@ -224,18 +224,16 @@ class Worker:
     def file_done(self, box: imap.Mailbox, summary: RunSummary) -> None:
         for record, outcome in self.store.unfiled():
             target = self.target_folder(outcome)
-            try:
-                uidvalidity = box.select(record.mailbox)
-            except Exception:  # noqa: BLE001 — folder gone: nothing left to file
+            if record.mailbox not in box.existing([record.mailbox]):
+                self.store.mark_filed(record.id, "")  # the folder is gone: nothing left to move
+                continue
+            uid: int | None = record.uid
+            if box.select(record.mailbox) != record.uidvalidity:
+                # UIDs were reset: find the mail again by its Message-ID (ASCII, safe to search).
+                uid = box.find(record.mailbox, record.message_id)
+            if uid is None:
                 self.store.mark_filed(record.id, "")
                 continue
-            uid = record.uid
-            if uidvalidity != record.uidvalidity:
-                found = box.client.search(["HEADER", "Message-ID", record.message_id])
-                if not found:
-                    self.store.mark_filed(record.id, "")
-                    continue
-                uid = found[0]
             box.file(record.mailbox, uid, target)
             self.store.mark_filed(record.id, target)
             summary.filed += 1

@@ -165,3 +165,19 @@ def test_a_mail_that_keeps_crashing_goes_to_staff_with_one_reply(world, dovecot,
     assert len(dovecot.messages("待审核")) == 1
     worker.run_once()
     assert len(smtp_sink.received) == 1
+
+
+def test_uidvalidity_change_neither_repeats_nor_loses_mail(world, dovecot, smtp_sink):
+    dovecot.append(submission(f"{UNIT}+2025年证书申报"), IN_WINDOW)
+    smtp_sink.refuse_with = "421 HL:ICC 连接数过多"
+    world = {**world, "INTAKE_RETRY_BASE": "0"}
+    assert run_intake(world, "run", "--once").returncode == 0  # decided, reply queued, not filed
+    dovecot.reset_uidvalidity("INBOX", 4242)
+    dovecot.append(submission(f"{UNIT}+2025年证书申报"), IN_WINDOW)  # a new mail after the reset
+    smtp_sink.refuse_with = None
+    assert run_intake(world, "run", "--once").returncode == 0
+    # The old mail is recognised by its bytes (no second reply) and filed by its Message-ID.
+    assert len(smtp_sink.received) == 2
+    assert len({m["In-Reply-To"] for m in smtp_sink.messages()}) == 2
+    assert dovecot.messages("INBOX") == []
+    assert len(dovecot.messages("已处理/退回")) == 2
