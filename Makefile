@@ -10,7 +10,7 @@ APT_PACKAGES := tesseract-ocr tesseract-ocr-chi-sim dovecot-imapd fonts-noto-cjk
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
 
-.PHONY: test demo bench system venv clean
+.PHONY: test demo bench bench-throughput system venv clean
 
 # Debian packages: installed only when one is missing, so repeated runs are quick.
 system:
@@ -37,6 +37,10 @@ demo: system venv
 
 bench: system venv
 	$(PY) -m bench.run
+
+# Deadline-day burst on real Dovecot + SMTP + PostgreSQL (issue: scale out).
+bench-throughput: system venv
+	$(PY) -m bench.throughput --mails 300 --workers 1,2,4
 
 clean:
 	rm -rf $(VENV) var demo-out .pytest_cache

@@ -55,6 +55,8 @@ def check_form(form: Form, claim: Claim, state: LedgerState, *, page: int | None
         return Reason(code, detail=detail, attachment=attachment, page=page, **where)
 
     reasons = list(_check_header(form, claim, state, reason))
+    if not form.table_confident:
+        return reasons  # rows the reader could not find are judged by staff, not by the rules
     if isinstance(form, SummaryForm):
         reasons += _check_summary(form, state, cols, reason)
     else:
@@ -71,9 +73,16 @@ def reconcile(forms: Sequence[tuple[Form, str, int | None]], claim: Claim, state
 
 
 def _check_header(form: Form, claim: Claim, state: LedgerState, reason) -> Iterable[Reason]:
-    if not form.stamp:
+    if not form.stamp and not form.stamp_confident:
+        # A gray or faint seal can escape the finder: "no stamp" is only sure on a text layer
+        # or a colour scan, so an unsure absence goes to staff instead of rejecting the school.
+        yield reason(ReasonCode.OCR_LOW_CONFIDENCE, "未能确认表格上是否加盖公章，将由工作人员核对原件",
+                     column=STAMP_COLUMN, expected="加盖学校公章")
+    elif not form.stamp:
         yield reason(ReasonCode.FORM_STAMP_MISSING, "表格未加盖学校公章（或未能识别到公章）",
                      column=STAMP_COLUMN, expected="加盖学校公章")
+    if not form.table_confident:
+        yield reason(ReasonCode.OCR_LOW_CONFIDENCE, "未能完整识别表格的表头或各行内容，将由工作人员核对原件")
     if not form.unit_confident:
         yield reason(ReasonCode.OCR_LOW_CONFIDENCE, "表头的单位名称未能清晰识别，将由工作人员核对",
                      column=UNIT_COLUMN, value=form.unit, expected=claim.unit)

@@ -182,3 +182,27 @@ def test_reasons_use_the_profiles_header_texts():
         IncreaseLine(row=1, certificate="物流管理", level="中级", approved=20, requested=20),))
     [reason] = check_form(form, INCREASE, state, columns=columns_for(rule))
     assert (reason.code, reason.column) == (ReasonCode.QUOTA_NOT_INCREASE, "调整后人数")
+
+
+def test_an_unsure_stamp_or_table_goes_to_review_never_to_rejection():
+    from dataclasses import replace
+
+    from ledger.decision import Claim, Decision, Outcome, ReasonCode
+    from ledger.reconcile import check_form
+    from ledger.state import CertificateRef, LedgerState, UnitRef
+    from parsers.model import SummaryForm, SummaryLine
+
+    state = LedgerState(units=(UnitRef("安徽大学"),),
+                        certificates=(CertificateRef("物流管理", levels=frozenset({"初级"})),))
+    claim = Claim("安徽大学", 2025, "summary")
+    form = SummaryForm(unit="安徽大学", stamp=False, total=10,
+                       lines=(SummaryLine(1, "物流管理", "初级", 10),), stamp_confident=False)
+    reasons = check_form(form, claim, state)
+    assert [r.code for r in reasons] == [ReasonCode.OCR_LOW_CONFIDENCE]
+    assert Decision.from_reasons(reasons).outcome is Outcome.REVIEW
+
+    sure_absent = replace(form, stamp_confident=True)
+    assert [r.code for r in check_form(sure_absent, claim, state)] == [ReasonCode.FORM_STAMP_MISSING]
+
+    no_table = replace(form, stamp=True, lines=(), total=None, table_confident=False)
+    assert Decision.from_reasons(check_form(no_table, claim, state)).outcome is Outcome.REVIEW
