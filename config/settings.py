@@ -55,6 +55,14 @@ class Settings(BaseSettings):
 
     log_format: str = "auto"  # auto | json | console
 
+    # Limits on hostile or broken input; going over one gives attachment.unreadable.
+    max_attachments: int = Field(20, ge=1)
+    max_attachment_mb: float = Field(25.0, gt=0)
+    max_zip_entries: int = Field(50, ge=1)
+    max_pdf_pages: int = Field(30, ge=1)
+    max_image_megapixels: float = Field(80.0, gt=0)
+    max_read_seconds: float = Field(300.0, gt=0)  # reading one attachment (OCR included)
+
     @field_validator("log_format")
     @classmethod
     def _known_log_format(cls, value: str) -> str:

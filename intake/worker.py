@@ -8,6 +8,7 @@ reply marked sent is never sent again.
 
 from __future__ import annotations
 
+import functools
 import os
 import random
 import socket
@@ -25,11 +26,14 @@ from config.profile import Profile
 from config.settings import Settings
 from intake import mailbox as imap
 from intake import originals, replies, sender
+from intake.archive import Limits
 from intake.logs import get_logger
 from intake.message import decode
 from intake.pipeline import Processed, process
 from ledger.decision import Decision, Outcome, Reason, ReasonCode
 from ledger.store import OutgoingReply, StaleDecision, Store
+from parsers.documents import ReaderLimits
+from parsers.reader import read_attachment
 
 log = get_logger("intake.worker")
 
@@ -47,6 +51,22 @@ class RunSummary:
     send_failed: int = 0
     filed: int = 0
     errors: int = 0
+
+
+def limits_from_settings(settings: Settings) -> tuple[Limits, ReaderLimits]:
+    attachment_bytes = int(settings.max_attachment_mb * 1024 * 1024)
+    mime = Limits(
+        max_attachments=settings.max_attachments,
+        max_attachment_bytes=attachment_bytes,
+        max_zip_entries=settings.max_zip_entries,
+    )
+    reader = ReaderLimits(
+        max_bytes=attachment_bytes,
+        max_pages=settings.max_pdf_pages,
+        max_pixels=int(settings.max_image_megapixels * 1_000_000),
+        max_seconds=settings.max_read_seconds,
+    )
+    return mime, reader
 
 
 def utcnow() -> datetime:
@@ -70,6 +90,8 @@ class Worker:
         self.process_fn = process_fn
         self.data_dir = Path(settings.data_dir)
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
+        self.mime_limits, reader_limits = limits_from_settings(settings)
+        self.read = functools.partial(read_attachment, limits=reader_limits)
 
     # -- folders -----------------------------------------------------------------
     def poll_folders(self) -> list[str]:
@@ -91,7 +113,7 @@ class Worker:
             new = [u for u in uids if u not in known]
             for item in box.fetch(folder, uidvalidity, new):
                 sha, path = originals.keep(self.data_dir, item.raw)
-                envelope = decode(item.raw, item.internaldate)
+                envelope = decode(item.raw, item.internaldate, limits=self.mime_limits)
                 record, created = self.store.record_message(
                     mailbox=folder,
                     uidvalidity=uidvalidity,
@@ -133,10 +155,10 @@ class Worker:
 
     def decide_one(self, record, summary: RunSummary) -> None:
         raw = originals.load(record.original_path)
-        envelope = decode(raw, record.received_at)
+        envelope = decode(raw, record.received_at, limits=self.mime_limits)
         for attempt in range(1, STALE_RETRIES + 1):
             state = self.store.snapshot()
-            result = self.process_fn(envelope, self.profile, state)
+            result = self.process_fn(envelope, self.profile, state, self.read)
             if result.decision is None:
                 self.store.record_decision(
                     record.id, claim=None, forms=[], decision=None, reply=None, note=result.note
@@ -188,7 +210,7 @@ class Worker:
     def quarantine(self, record, exc: Exception, summary: RunSummary) -> None:
         """After repeated crashes: hand the mail to staff (review) with one reply."""
         raw = originals.load(record.original_path)
-        envelope = decode(raw, record.received_at)
+        envelope = decode(raw, record.received_at, limits=self.mime_limits)
         decision = Decision(
             Outcome.REVIEW,
             (Reason(ReasonCode.ATTACHMENT_UNREADABLE, detail="系统自动处理该邮件时多次出错，已转工作人员人工审核"),),

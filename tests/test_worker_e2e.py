@@ -118,3 +118,17 @@ def test_stamped_summary_is_accepted_and_a_newer_one_supersedes_it(world, doveco
         ("accepted", 50, "中级"),
     ]
     assert len(dovecot.messages("已处理/通过")) == 2
+
+
+def test_limits_come_from_settings_and_give_a_clear_reason(world, dovecot, smtp_sink):
+    two_pages = render_pdf([FormSpec("summary", "安徽省 1+X 职业技能等级证书申报学校汇总表", UNIT, SUMMARY_HEADERS,
+                                     (Row("Web前端开发", "Web前端开发", "初级", (5,)),), total=5)] * 2)
+    dovecot.append(
+        submission(f"{UNIT}+2025年证书申报", attachments=[("汇总表.pdf", two_pages, "application", "pdf")]),
+        IN_WINDOW,
+    )
+    done = run_intake({**world, "INTAKE_MAX_PDF_PAGES": "1"}, "run", "--once")
+    assert done.returncode == 0, done.stderr
+    (reply,) = smtp_sink.messages()
+    assert reply["X-Intake-Reasons"] == "attachment.unreadable"
+    assert "汇总表.pdf" in reply.get_content() and "页" in reply.get_content()
