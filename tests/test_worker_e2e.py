@@ -17,6 +17,11 @@ def test_missing_attachment_gets_exactly_one_threaded_reply(world, dovecot, smtp
 
     (reply,) = smtp_sink.messages()
     original_id = raw.split(b"Message-ID: ")[1].split(b"\n")[0].strip().decode()
+    # JSON log lines; every line about this message's processing names it.
+    lines = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
+    about = [line for line in lines if line["event"].startswith(("message.", "reply."))]
+    assert {"message.stored", "message.decided", "reply.sent"} <= {line["event"] for line in about}
+    assert all(line.get("message_id") == original_id for line in about if line["event"] != "reply.sent")
     assert reply["In-Reply-To"] == original_id
     assert original_id in reply["References"]
     assert reply["Auto-Submitted"] == "auto-replied"
