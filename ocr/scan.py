@@ -38,6 +38,7 @@ from ocr.seal import find_seals, remove_seals
 
 MAX_PIXELS = 120_000_000  # the document reader enforces its own, lower limits first
 DISAGREEMENT_CAP = 0.3  # confidence of a cell the engines read differently
+AGREED_FLOOR = 0.5  # below this, even an agreed reading keeps the weaker engine's score
 NOT_A_NUMBER_CAP = 0.3  # a number column cell that holds more than digits
 HEADER_ROWS_SEARCHED = 3
 CROSS_CHECK_MAX_RATIO = 8  # width/height: longer text lines are read by one engine only
@@ -292,7 +293,7 @@ def _read(prep: _Prepared, numeric_headers: Sequence[str], engines: Sequence[Eng
         for j, crop in enumerate(c.lines):
             if (i, j) in header_reads:
                 known[len(line_images)] = header_reads[(i, j)]
-            line_images.append(LineImage(crop, digits=c.col in numeric_cols and c.row > header))
+            line_images.append(LineImage(crop, digits=_numeric(c, numeric_cols, header)))
             owners.append(("cell", i))
     for j, crop in enumerate(region_crops):
         line_images.append(LineImage(crop))
@@ -311,8 +312,7 @@ def _read(prep: _Prepared, numeric_headers: Sequence[str], engines: Sequence[Eng
     if prep.table is not None:
         out_cells = []
         for c, reads in zip(cells, per_cell):
-            numeric = c.col in numeric_cols and c.row > header
-            out_cells.append(_combine_cell(c, reads, numeric))
+            out_cells.append(_combine_cell(c, reads, _numeric(c, numeric_cols, header)))
         tb = prep.table
         grid = Grid(n_rows=tb.n_rows, n_cols=tb.n_cols, cells=tuple(out_cells), bbox=tuple(float(v) for v in tb.bbox))
 
@@ -375,6 +375,11 @@ def _cross_checked(line: LineImage) -> bool:
     return line.digits or w <= CROSS_CHECK_MAX_RATIO * h
 
 
+def _numeric(c: _CellLines, numeric_cols: set[int], header: int) -> bool:
+    """A body cell of a number column (a label spanning columns, like 合计, is not)."""
+    return c.col in numeric_cols and c.col_span == 1 and c.row > header
+
+
 def _read_all(
     engines: Sequence[Engine], lines: list[LineImage], known: dict[int, LineText]
 ) -> list[list[LineText | None]]:
@@ -431,7 +436,10 @@ def _combine_cell(c: _CellLines, reads: list[list[LineText]], numeric: bool) -> 
     if len(texts) > 1:
         agreed = all(_norm(t) == _norm(texts[0]) for t in texts[1:])
         if agreed:
-            conf = min(confs) if numeric else max(confs)
+            # The same digits from two engines are the evidence. Tesseract's own score for
+            # a lone short number is poorly calibrated (0.6 for a clean "7"), so the pair
+            # counts at the better score unless the weaker one is really unsure.
+            conf = max(confs) if min(confs) >= AGREED_FLOOR else min(confs)
         else:
             conf = min(conf, DISAGREEMENT_CAP) if numeric else conf
     if numeric and not text.isdigit():
