@@ -13,6 +13,7 @@ import os
 import random
 import socket
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -154,6 +155,7 @@ class Worker:
                         self.quarantine(record, exc, summary)
 
     def decide_one(self, record, summary: RunSummary) -> None:
+        started = time.perf_counter()
         raw = originals.load(record.original_path)
         envelope = decode(raw, record.received_at, limits=self.mime_limits)
         for attempt in range(1, STALE_RETRIES + 1):
@@ -178,7 +180,8 @@ class Worker:
         else:
             raise RuntimeError(f"quota kept changing during {STALE_RETRIES} decisions")
         summary.decided[str(result.decision.outcome)] += 1
-        log.info("message.decided", outcome=str(result.decision.outcome), reasons=result.decision.codes)
+        log.info("message.decided", outcome=str(result.decision.outcome), reasons=result.decision.codes,
+                 seconds=round(time.perf_counter() - started, 3))
 
     def prepare_reply(self, envelope, result: Processed) -> OutgoingReply:
         reply_id = replies.new_reply_message_id(self.profile)
@@ -262,18 +265,26 @@ class Worker:
 
     # -- loops -------------------------------------------------------------------
     def cycle(self, box: imap.Mailbox | None, stages: frozenset[str], stop: threading.Event | None = None) -> RunSummary:
-        """One pass over the stages this process runs, in pipeline order."""
+        """One pass over the stages this process runs, in pipeline order, each one timed."""
         summary = RunSummary()
+        timings: dict[str, float] = {}
+
+        def timed(name: str, step: Callable[[], None]) -> None:
+            started = time.perf_counter()
+            step()
+            timings[name] = round(time.perf_counter() - started, 3)
+
         if "fetch" in stages and box is not None:
-            self.fetch_new(box, summary)
+            timed("fetch_s", lambda: self.fetch_new(box, summary))
         if "process" in stages:
-            self.decide_pending(summary, stop)
+            timed("decide_s", lambda: self.decide_pending(summary, stop))
         if "send" in stages:
-            self.send_queued(summary)
+            timed("send_s", lambda: self.send_queued(summary))
         if "fetch" in stages and box is not None:
-            self.file_done(box, summary)
+            timed("file_s", lambda: self.file_done(box, summary))
         if summary.fetched or summary.sent or summary.decided:
-            log.info("worker.cycle", fetched=summary.fetched, decided=dict(summary.decided), sent=summary.sent)
+            log.info("worker.cycle", fetched=summary.fetched, decided=dict(summary.decided), sent=summary.sent,
+                     **timings)
         return summary
 
     def run_once(self, stages: frozenset[str] = ALL_STAGES) -> RunSummary:

@@ -16,7 +16,7 @@ from urllib.parse import quote, urlencode
 
 import sqlalchemy as sa
 from fastapi import FastAPI, HTTPException, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
@@ -31,7 +31,7 @@ from ledger.decision import ReasonCode
 from ledger.models import Event, Message, Reply, utcnow
 from ledger.reconcile import DEFAULT_COLUMNS, UNIT_COLUMN, columns_for
 from ledger.store import Store, reason_from_json
-from ledger.web import charts, labels, pages, queries
+from ledger.web import charts, labels, metrics, pages, queries
 from ledger.web.auth import (
     SESSION_COOKIE,
     SESSION_MAX_AGE,
@@ -201,6 +201,10 @@ def create_app(settings: Settings, *, profile: Profile | None = None, engine: sa
         return RedirectResponse("/login", status_code=303)
 
     # --- pages ---------------------------------------------------------------------------
+
+    @app.get("/metrics", response_class=PlainTextResponse)
+    async def prometheus_metrics():
+        return PlainTextResponse(metrics.render(engine, clock()), media_type="text/plain; version=0.0.4")
 
     @app.get("/", response_class=HTMLResponse)
     async def dashboard(request: Request):
