@@ -25,7 +25,6 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
@@ -38,7 +37,7 @@ from bench.generate import (
     catalogue,
     render_pdf,
 )
-from tests.fixtures.database import running_postgres
+from tests.fixtures.database import RunningPostgres, running_postgres
 from tests.fixtures.mailstack import Dovecot, SmtpSink, free_port
 from tests.fixtures.world import submission
 
@@ -89,14 +88,9 @@ def intake(env: dict[str, str], *args: str) -> None:
         raise RuntimeError(f"intake {' '.join(args)} failed:\n{done.stderr}")
 
 
-def one_run(admin_url: str, mails: list[bytes], workers: int, files: tuple[Path, Path], tmp: Path,
+def one_run(postgres: RunningPostgres, mails: list[bytes], workers: int, files: tuple[Path, Path], tmp: Path,
             probes: list[bytes] = ()) -> dict:
-    db_name = f"bench_{workers}_{int(time.time() * 1000)}"
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{db_name}"')
-    admin.dispose()
-    db_url = sa.make_url(admin_url).set(database=db_name).render_as_string(hide_password=False)
+    db_url = postgres.database(f"bench_{workers}_{int(time.time() * 1000)}")
     root = Path(tempfile.mkdtemp(prefix="intake-bench-"))
     dovecot, sink = Dovecot(root=root, port=free_port()), SmtpSink(port=free_port())
     dovecot.start()
@@ -162,9 +156,9 @@ def main(argv: list[str] | None = None) -> None:
         mails = burst(contacts, args.mails)
         probes = burst(contacts, args.latency_probes, seed=8)
     results = []
-    with running_postgres() as admin_url:
+    with running_postgres() as postgres:
         for i, workers in enumerate(counts):
-            results.append(one_run(admin_url, mails, workers, (units, catalog), tmp, probes if i == 0 else []))
+            results.append(one_run(postgres, mails, workers, (units, catalog), tmp, probes if i == 0 else []))
             console.print(f"{workers} worker(s): {results[-1]['per_minute']:.0f} mails/min")
     table = Table(title=f"Burst of {args.mails} mails (text-PDF summaries), PostgreSQL, {os.cpu_count()} cores")
     for column in ("processing workers", "seconds", "mails/minute", "replies", "decisions"):

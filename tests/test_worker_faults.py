@@ -16,8 +16,9 @@ from config.settings import load_settings
 from intake.worker import Worker
 from ledger import db
 from ledger.store import Store
+from tests.fixtures.database import running_postgres
 from tests.fixtures.mailstack import SmtpSink
-from tests.fixtures.world import IN_WINDOW, INTAKE, UNIT, run_intake, submission
+from tests.fixtures.world import CONTACT, IN_WINDOW, INTAKE, UNIT, run_intake, submission, write_csv
 
 
 def wait_until(predicate, timeout: float = 60.0, what: str = "condition") -> None:
@@ -181,3 +182,28 @@ def test_uidvalidity_change_neither_repeats_nor_loses_mail(world, dovecot, smtp_
     assert len({m["In-Reply-To"] for m in smtp_sink.messages()}) == 2
     assert dovecot.messages("INBOX") == []
     assert len(dovecot.messages("已处理/退回")) == 2
+
+
+@pytest.mark.postgres
+def test_worker_recovers_when_postgresql_restarts(mail_env, dovecot, smtp_sink, tmp_path):
+    with running_postgres() as postgres:
+        env = {**mail_env, "INTAKE_DB_URL": postgres.database("restart_test"), "INTAKE_POLL_INTERVAL": "0.5"}
+        units = write_csv(tmp_path / "units.csv", ["单位名称", "单位类型", "所属市", "别名", "联系邮箱"],
+                          [[UNIT, "高职", "合肥市", "", CONTACT]])
+        assert run_intake(env, "units", "import", str(units)).returncode == 0
+        settings = load_settings(env)
+        profile = load_profile(settings.profile)
+        worker = Worker(settings, profile, Store(db.connect(settings.database_url), profile))
+        stop = threading.Event()
+        thread = threading.Thread(target=worker.run_forever, args=(stop,), daemon=True)
+        thread.start()
+        try:
+            dovecot.append(submission(f"{UNIT}+2025年证书申报"), IN_WINDOW)
+            wait_until(lambda: len(smtp_sink.received) == 1, what="the first reply")
+            postgres.restart()
+            dovecot.append(submission(f"{UNIT}+2025年证书申报"), IN_WINDOW)
+            wait_until(lambda: len(smtp_sink.received) == 2, what="the reply after the database restart")
+            wait_until(lambda: len(dovecot.messages("已处理/退回")) == 2, what="both mails filed")
+        finally:
+            stop.set()
+            thread.join(timeout=30)
