@@ -17,16 +17,25 @@ import subprocess
 import sys
 import tempfile
 from datetime import datetime
-from email.message import EmailMessage
-from email.utils import make_msgid
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from rich.console import Console
 from rich.table import Table
 
-from bench.generate import SUMMARY_HEADERS, INCREASE_HEADERS, FormSpec, Row, degrade, encode_image, render_image, render_pdf, Variant
+from bench.generate import (
+    INCREASE_HEADERS,
+    SUMMARY_HEADERS,
+    FormSpec,
+    Row,
+    Variant,
+    degrade,
+    encode_image,
+    render_image,
+    render_pdf,
+)
 from tests.fixtures.mailstack import Dovecot, SmtpSink, free_port
+from tests.fixtures.world import submission
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "demo-out"
@@ -98,19 +107,9 @@ def increase_spec(unit: str, rows: list[tuple[str, str, int, int]]) -> FormSpec:
 
 
 def mail(sender: str, subject: str, attachments: list[tuple[str, bytes]] = (), headers: dict | None = None) -> bytes:
-    msg = EmailMessage()
-    msg["From"] = f"教务处 <{sender}>"
-    msg["To"] = OFFICE
-    msg["Subject"] = subject
-    msg["Message-ID"] = make_msgid(domain="example.edu.cn")
-    msg["Date"] = "Thu, 20 Mar 2025 09:00:00 +0800"
-    for name, value in (headers or {}).items():
-        msg[name] = value
-    msg.set_content("您好：\n\n附件为我单位申报材料，请审核。\n\n谢谢！")
-    for filename, data in attachments:
-        maintype, subtype = ("application", "pdf") if filename.endswith(".pdf") else ("image", "jpeg")
-        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
-    return bytes(msg)
+    parts = [(name, data, *(("application", "pdf") if name.endswith(".pdf") else ("image", "jpeg")))
+             for name, data in attachments]
+    return submission(subject, sender=sender, attachments=parts, headers=headers)
 
 
 def sample_mails(contacts: dict[str, str]) -> list[tuple[str, bytes, datetime]]:

@@ -8,6 +8,8 @@ import socket
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -18,7 +20,14 @@ from ledger import db
 from ledger.store import Store
 from tests.fixtures.database import running_postgres
 from tests.fixtures.mailstack import SmtpSink
-from tests.fixtures.world import CONTACT, IN_WINDOW, INTAKE, UNIT, run_intake, submission, write_csv
+from tests.fixtures.world import (
+    IN_WINDOW,
+    INTAKE,
+    UNIT,
+    load_world,
+    run_intake,
+    submission,
+)
 
 
 def wait_until(predicate, timeout: float = 60.0, what: str = "condition") -> None:
@@ -30,10 +39,10 @@ def wait_until(predicate, timeout: float = 60.0, what: str = "condition") -> Non
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
-@pytest.fixture
-def running_worker(world):
-    """``Worker.run_forever`` in a thread, polling every half second."""
-    settings = load_settings({**world, "INTAKE_POLL_INTERVAL": "0.5"})
+@contextmanager
+def worker_thread(env: dict[str, str]) -> Iterator[Worker]:
+    """``Worker.run_forever`` in a thread, polling every half second; stopped on exit."""
+    settings = load_settings({**env, "INTAKE_POLL_INTERVAL": "0.5"})
     profile = load_profile(settings.profile)
     engine = db.connect(settings.database_url)
     db.migrate(engine)
@@ -41,10 +50,18 @@ def running_worker(world):
     stop = threading.Event()
     thread = threading.Thread(target=worker.run_forever, args=(stop,), daemon=True)
     thread.start()
-    yield worker
-    stop.set()
-    thread.join(timeout=30)
+    try:
+        yield worker
+    finally:
+        stop.set()
+        thread.join(timeout=30)
     assert not thread.is_alive(), "the worker did not stop when asked"
+
+
+@pytest.fixture
+def running_worker(world):
+    with worker_thread(world) as worker:
+        yield worker
 
 
 def test_worker_recovers_when_dovecot_restarts(running_worker, dovecot, smtp_sink):
@@ -187,23 +204,11 @@ def test_uidvalidity_change_neither_repeats_nor_loses_mail(world, dovecot, smtp_
 @pytest.mark.postgres
 def test_worker_recovers_when_postgresql_restarts(mail_env, dovecot, smtp_sink, tmp_path):
     with running_postgres() as postgres:
-        env = {**mail_env, "INTAKE_DB_URL": postgres.database("restart_test"), "INTAKE_POLL_INTERVAL": "0.5"}
-        units = write_csv(tmp_path / "units.csv", ["单位名称", "单位类型", "所属市", "别名", "联系邮箱"],
-                          [[UNIT, "高职", "合肥市", "", CONTACT]])
-        assert run_intake(env, "units", "import", str(units)).returncode == 0
-        settings = load_settings(env)
-        profile = load_profile(settings.profile)
-        worker = Worker(settings, profile, Store(db.connect(settings.database_url), profile))
-        stop = threading.Event()
-        thread = threading.Thread(target=worker.run_forever, args=(stop,), daemon=True)
-        thread.start()
-        try:
+        env = load_world({**mail_env, "INTAKE_DB_URL": postgres.database("restart_test")}, tmp_path)
+        with worker_thread(env):
             dovecot.append(submission(f"{UNIT}+2025年证书申报"), IN_WINDOW)
             wait_until(lambda: len(smtp_sink.received) == 1, what="the first reply")
             postgres.restart()
             dovecot.append(submission(f"{UNIT}+2025年证书申报"), IN_WINDOW)
             wait_until(lambda: len(smtp_sink.received) == 2, what="the reply after the database restart")
             wait_until(lambda: len(dovecot.messages("已处理/退回")) == 2, what="both mails filed")
-        finally:
-            stop.set()
-            thread.join(timeout=30)
