@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -44,8 +45,12 @@ def _decode_reply(raw: bytes | str) -> str:
     return raw.decode("latin-1")
 
 
-def send(config: SmtpConfig, to_addr: str, raw: bytes) -> None:
-    """Send ``raw`` to ``to_addr``; raise ``SendError`` telling whether to retry."""
+def send(config: SmtpConfig, to_addr: str, raw: bytes, before_data: Callable[[], None] | None = None) -> None:
+    """Send ``raw`` to ``to_addr``; raise ``SendError`` telling whether to retry.
+
+    ``before_data`` runs once the server has accepted sender and recipient, just before
+    the message data goes out: up to then a failure certainly delivered nothing.
+    """
     try:
         if config.use_ssl:
             smtp = smtplib.SMTP_SSL(
@@ -56,7 +61,18 @@ def send(config: SmtpConfig, to_addr: str, raw: bytes) -> None:
         with smtp:
             if config.user:
                 smtp.login(config.user, config.password)
-            smtp.sendmail(config.envelope_from, [to_addr], raw)
+            smtp.ehlo_or_helo_if_needed()
+            code, text = smtp.mail(config.envelope_from)
+            if code != 250:
+                raise smtplib.SMTPSenderRefused(code, text, config.envelope_from)
+            code, text = smtp.rcpt(to_addr)
+            if code not in (250, 251):
+                raise smtplib.SMTPRecipientsRefused({to_addr: (code, text)})
+            if before_data is not None:
+                before_data()
+            code, text = smtp.data(raw)
+            if code != 250:
+                raise smtplib.SMTPDataError(code, text)
     except smtplib.SMTPRecipientsRefused as exc:
         (code, text) = next(iter(exc.recipients.values()))
         raise SendError(f"{code} {_decode_reply(text)}", permanent=code >= 500) from exc

@@ -9,9 +9,7 @@ reply marked sent is never sent again.
 from __future__ import annotations
 
 import functools
-import os
 import random
-import socket
 import threading
 import time
 from collections import Counter
@@ -31,6 +29,7 @@ from intake.archive import Limits
 from intake.logs import get_logger
 from intake.message import decode
 from intake.pipeline import Processed, process
+from ledger import leases
 from ledger.decision import Decision, Outcome, Reason, ReasonCode
 from ledger.store import OutgoingReply, StaleDecision, Store
 from parsers.documents import ReaderLimits
@@ -42,6 +41,7 @@ ALL_STAGES = frozenset({"fetch", "process", "send"})
 LEDGER_POLL_SECONDS = 2.0
 MAX_ATTEMPTS = 3  # a message that crashes processing this often goes to staff
 STALE_RETRIES = 3
+SEND_LEASE_TIMEOUTS = 6  # a send takes at most ~5 SMTP timeouts (connect, login, MAIL, RCPT, DATA)
 
 
 @dataclass
@@ -90,7 +90,8 @@ class Worker:
         self.clock = clock
         self.process_fn = process_fn
         self.data_dir = Path(settings.data_dir)
-        self.owner = f"{socket.gethostname()}:{os.getpid()}"
+        self.owner = leases.new_holder()
+        self._sent_unrecorded: dict[int, datetime] = {}
         self.mime_limits, reader_limits = limits_from_settings(settings)
         self.read = functools.partial(read_attachment, limits=reader_limits)
 
@@ -108,13 +109,19 @@ class Worker:
 
     # -- stages ------------------------------------------------------------------
     def fetch_new(self, box: imap.Mailbox, summary: RunSummary) -> None:
+        from intake.message import header_only_original
+
         for folder in box.existing(self.poll_folders()):
             uidvalidity, uids = box.uids(folder)
             known = self.store.known_uids(folder, uidvalidity)
             new = [u for u in uids if u not in known]
-            for item in box.fetch(folder, uidvalidity, new):
-                sha, path = originals.keep(self.data_dir, item.raw)
-                envelope = decode(item.raw, item.internaldate, limits=self.mime_limits)
+            max_bytes = int(self.settings.max_message_mb * 1024 * 1024)
+            for item in box.fetch(folder, uidvalidity, new, max_bytes=max_bytes):
+                # Over the size limit only the header block was fetched: store it, marked,
+                # so deciding says why (the whole mail stays on the server and is filed).
+                raw = item.raw if item.complete else header_only_original(item.raw, item.size, max_bytes)
+                sha, path = originals.keep(self.data_dir, raw)
+                envelope = decode(raw, item.internaldate, limits=self.mime_limits)
                 record, created = self.store.record_message(
                     mailbox=folder,
                     uidvalidity=uidvalidity,
@@ -132,6 +139,7 @@ class Worker:
                     message_id=envelope.message_id,
                     folder=folder,
                     uid=item.uid,
+                    **({} if item.complete else {"oversize": item.size, "limit": max_bytes}),
                 )
 
     def decide_pending(self, summary: RunSummary, stop: threading.Event | None = None) -> None:
@@ -227,11 +235,17 @@ class Worker:
         log.error("message.quarantined")
 
     def send_queued(self, summary: RunSummary) -> None:
+        """Send due replies one by one; each is leased, so several senders never send one twice."""
         config = sender.config_from_settings(self.settings)
-        for reply in self.store.queued_replies(self.clock()):
+        lease = timedelta(seconds=SEND_LEASE_TIMEOUTS * self.settings.smtp_timeout)
+        self._record_sent()
+        while (reply := self.store.claim_reply(self.owner, lease, self.clock())) is not None:
             with structlog.contextvars.bound_contextvars(reply_message_id=reply.reply_message_id):
+                def handed_over(reply_id: int = reply.id) -> None:
+                    self.store.mark_reply_handed_over(reply_id, self.clock())
+
                 try:
-                    sender.send(config, reply.to_addr, reply.raw)
+                    sender.send(config, reply.to_addr, reply.raw, before_data=handed_over)
                 except sender.SendError as exc:
                     summary.send_failed += 1
                     delay = sender.retry_delay(reply.attempts + 1, self.settings.retry_base)
@@ -242,9 +256,17 @@ class Worker:
                     if not exc.permanent:
                         break  # the server is unhappy: try the rest later, in order
                     continue
-                self.store.mark_reply_sent(reply.id, self.clock())
+                # Delivered: remember it here first, so losing the database now cannot cause a resend.
+                self._sent_unrecorded[reply.id] = self.clock()
+                self._record_sent()
                 summary.sent += 1
                 log.info("reply.sent", to=reply.to_addr)
+
+    def _record_sent(self) -> None:
+        while self._sent_unrecorded:
+            reply_id, at = next(iter(self._sent_unrecorded.items()))
+            self.store.mark_reply_sent(reply_id, at)
+            del self._sent_unrecorded[reply_id]
 
     def file_done(self, box: imap.Mailbox, summary: RunSummary) -> None:
         for record, outcome in self.store.unfiled():

@@ -193,6 +193,10 @@ class Reply(Base):
     last_error: Mapped[str] = mapped_column(sa.Text, default="")
     sent_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The sender holding the reply right now, and when it began handing the data to SMTP.
+    lease_owner: Mapped[str] = mapped_column(sa.String(100), default="")
+    lease_until: Mapped[datetime | None]
+    handed_over_at: Mapped[datetime | None]
 
 
 class Event(Base):

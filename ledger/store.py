@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from config.profile import Profile
 from ledger.db import reader
 from ledger.decision import Claim, Decision, Outcome, Reason, ReasonCode
+from ledger.leases import holder_gone
 from ledger.models import (
     Certificate,
     Event,
@@ -133,6 +134,19 @@ def _event(session: Session, actor: str, action: str, subject: str, detail: dict
     session.add(Event(actor=actor, action=action, subject=subject, detail=detail, at=utcnow()))
 
 
+def _claim_one(s: Session, query: sa.Select, model, holder: str, lease: timedelta, now: datetime):
+    """Lease the first row of ``query`` that is free, or whose holder is gone (see ``ledger.leases``)."""
+    free = sa.or_(model.lease_until.is_(None), model.lease_until <= now)
+    row = s.execute(query.where(free).limit(1).with_for_update(skip_locked=True)).scalar_one_or_none()
+    if row is None:
+        host = holder.split(":", 1)[0] + ":"
+        held_here = query.where(model.lease_owner.startswith(host, autoescape=True)).with_for_update(skip_locked=True)
+        row = next((r for r in s.execute(held_here).scalars() if holder_gone(r.lease_owner, holder)), None)
+    if row is not None:
+        row.lease_owner, row.lease_until = holder, now + lease
+    return row
+
+
 class Store:
     def __init__(self, engine: sa.Engine, profile: Profile | None = None):
         """``profile`` tells which application window a summary belongs to (for superseding);
@@ -227,14 +241,9 @@ class Store:
         waiting on each other. SQLite serialises writers, which gives the same guarantee.
         """
         with self._transaction() as s:
-            free = sa.or_(Message.lease_until.is_(None), Message.lease_until <= now)
-            query = (sa.select(Message).where(Message.state == STORED, free)
-                     .order_by(Message.received_at, Message.id).limit(1).with_for_update(skip_locked=True))
-            row = s.execute(query).scalar_one_or_none()
-            if row is None:
-                return None
-            row.lease_owner, row.lease_until = owner, now + lease
-            return _message_record(row)
+            row = _claim_one(s, sa.select(Message).where(Message.state == STORED)
+                             .order_by(Message.received_at, Message.id), Message, owner, lease, now)
+            return None if row is None else _message_record(row)
 
     def record_failure(self, message_pk: int, error: str, retry_at: datetime | None = None) -> int:
         """Count a failed processing attempt; the message stays ``stored`` for a retry.
@@ -244,7 +253,7 @@ class Store:
             row = self._message(s, message_pk, lock=True)
             row.attempts += 1
             row.last_error = error
-            row.lease_until = retry_at
+            row.lease_owner, row.lease_until = "", retry_at  # a back-off nobody holds
             row.updated_at = utcnow()
             _event(s, WORKER, "message.failed", f"message:{message_pk}",
                    {"attempts": row.attempts, "error": error})
@@ -403,12 +412,38 @@ class Store:
             raise StoreError(f"no reply with id {reply_pk} in the outbox")
         return row
 
+    def claim_reply(self, holder: str, lease: timedelta, now: datetime) -> ReplyRecord | None:
+        """Take the next due reply nobody is sending, for ``lease``; None when none is due.
+
+        A reply whose last sender vanished after handing it to the SMTP server (see
+        ``mark_reply_handed_over``) may or may not have been delivered: it is sent again,
+        with the same bytes and Message-ID, and the doubt is written to the audit trail.
+        """
+        with self._transaction() as s:
+            query = (sa.select(Reply).where(Reply.status == QUEUED, Reply.next_attempt_at <= now)
+                     .order_by(Reply.next_attempt_at, Reply.id))
+            row = _claim_one(s, query, Reply, holder, lease, now)
+            if row is None:
+                return None
+            if row.handed_over_at is not None:
+                _event(s, WORKER, "reply.outcome_unknown", f"message:{row.message_pk}",
+                       {"reply": row.id, "reply_message_id": row.reply_message_id,
+                        "handed_over_at": row.handed_over_at.isoformat()})
+                row.handed_over_at = None
+            return _reply_record(row)
+
+    def mark_reply_handed_over(self, reply_pk: int, at: datetime) -> None:
+        """The SMTP server is about to receive the reply's data: from here on its fate is unsure."""
+        with self._transaction() as s:
+            self._reply(s, reply_pk).handed_over_at = at
+
     def mark_reply_sent(self, reply_pk: int, at: datetime) -> None:
         with self._transaction() as s:
             reply = self._reply(s, reply_pk)
             if reply.status == SENT:
                 return
             reply.status, reply.sent_at, reply.attempts = SENT, at, reply.attempts + 1
+            reply.lease_owner, reply.lease_until, reply.handed_over_at = "", None, None
             message = self._message(s, reply.message_pk, lock=True)
             if message.state == DECIDED:
                 message.state, message.updated_at = REPLIED, utcnow()
@@ -423,6 +458,10 @@ class Store:
                 return
             reply.attempts += 1
             reply.last_error = error
+            if reply.handed_over_at is not None:  # the connection broke after the data went out
+                _event(s, WORKER, "reply.outcome_unknown", f"message:{reply.message_pk}",
+                       {"reply": reply_pk, "reply_message_id": reply.reply_message_id, "error": error})
+            reply.lease_owner, reply.lease_until, reply.handed_over_at = "", None, None
             if retry_at is None:
                 reply.status = FAILED
             else:

@@ -1,0 +1,48 @@
+"""Lease holders: who claimed a stored message or a queued reply, and whether they are gone.
+
+A holder is ``host:pid:nonce``. A lease normally ends when its time runs out, but a
+worker restarted on the same machine need not wait for that: a holder on this host
+whose process no longer runs (or an earlier process that had our pid, e.g. PID 1 in a
+restarted container) is gone, and so is an earlier attempt of this very process.
+Holders on other machines cannot be checked and are waited out.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+from pathlib import Path
+
+
+def new_holder() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def _split(holder: str) -> tuple[str, int, str] | None:
+    host, _, rest = holder.partition(":")
+    pid, _, nonce = rest.partition(":")
+    return (host, int(pid), nonce) if pid.isdigit() and nonce else None
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a killed process nobody has reaped yet still answers kill(0)
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def holder_gone(holder: str, me: str) -> bool:
+    """True when ``holder`` certainly no longer works on what it claimed."""
+    if holder == me:
+        return True  # this process claimed it and did not finish: e.g. the database went away
+    theirs, mine = _split(holder), _split(me)
+    if theirs is None or mine is None or theirs[0] != mine[0]:
+        return False
+    return theirs[1] == mine[1] or not _running(theirs[1])
