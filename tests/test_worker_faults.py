@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from config.profile import load_profile
 from config.settings import load_settings
@@ -212,3 +213,29 @@ def test_worker_recovers_when_postgresql_restarts(mail_env, dovecot, smtp_sink, 
             dovecot.append(submission(f"{UNIT}+2025年证书申报"), IN_WINDOW)
             wait_until(lambda: len(smtp_sink.received) == 2, what="the reply after the database restart")
             wait_until(lambda: len(dovecot.messages("已处理/退回")) == 2, what="both mails filed")
+
+
+class StoreLosingOneWrite(Store):
+    """The ledger goes away exactly once: right after the SMTP server accepted a reply."""
+
+    lost = False
+
+    def mark_reply_sent(self, reply_pk, at):
+        if not self.lost:
+            self.lost = True
+            raise OperationalError("UPDATE replies", {}, ConnectionError("server closed the connection"))
+        super().mark_reply_sent(reply_pk, at)
+
+
+def test_a_reply_sent_while_the_ledger_is_away_is_recorded_later_not_sent_again(world, dovecot, smtp_sink):
+    dovecot.append(submission(f"{UNIT}+2025年证书申报"), IN_WINDOW)
+    settings = load_settings(world)
+    profile = load_profile(settings.profile)
+    engine = db.connect(settings.database_url)
+    worker = Worker(settings, profile, StoreLosingOneWrite(engine, profile))
+    with pytest.raises(OperationalError):
+        worker.run_once()
+    assert len(smtp_sink.received) == 1
+    worker.run_once()  # the ledger is back
+    assert len(smtp_sink.received) == 1
+    assert len(dovecot.messages("已处理/退回")) == 1
