@@ -376,7 +376,7 @@ def test_downloads_of_the_original_and_its_attachment(world):
     login(client)
     original = client.get(f"/messages/{world.message_pk}/original.eml")
     assert original.status_code == 200
-    assert original.content == originals.load(world.store.message(world.message_pk).original_path)
+    assert original.content == originals.load(world.settings.data_dir, world.store.message(world.message_pk).original_path)
     attachment = client.get(f"/messages/{world.message_pk}/attachments/0")
     assert attachment.headers["content-type"] == "application/octet-stream"  # never rendered in our origin
     assert attachment.content[:8] == b"\x89PNG\r\n\x1a\n"
@@ -412,7 +412,7 @@ def test_a_corrected_value_that_breaks_a_rule_is_flagged_on_its_cell(world):
 
 
 def test_a_lost_original_stops_the_decision_with_a_clear_message(world):
-    Path(world.store.message(world.message_pk).original_path).unlink()
+    (Path(world.settings.data_dir) / world.store.message(world.message_pk).original_path).unlink()
     client = client_for(world)
     login(client)
     page = client.get(f"/submissions/{world.submission_id}")

@@ -37,7 +37,7 @@ def test_simultaneous_decisions_queue_exactly_one_follow_up(world):
         start.wait()
         try:
             decide(world.engine, profile, world.submission_id, "accepted", staff=name, note="",
-                   from_addr="ahxzsbg@126.com", now=NOW)
+                   from_addr="ahxzsbg@126.com", data_dir=world.settings.data_dir, now=NOW)
             outcomes.append("decided")
         except ReviewError as exc:
             outcomes.append(str(exc))
@@ -100,11 +100,13 @@ def test_a_summary_with_an_unsure_unit_name_is_corrected_and_accepted(world):
 
     # Accepting as read is refused: the unit on the form is not the unit of the subject.
     with pytest.raises(ReviewError, match="表内单位与主题不符"):
-        decide(world.engine, profile, summary_id, "accepted", staff="王老师", note="", from_addr="a@b.cn", now=NOW)
+        decide(world.engine, profile, summary_id, "accepted", staff="王老师", note="", from_addr="a@b.cn",
+               data_dir=world.settings.data_dir, now=NOW)
     after = correct(world.engine, profile, summary_id, [CellChange(None, "unit", world.unit)], staff="王老师",
                     state=state)
     assert after == []
-    decide(world.engine, profile, summary_id, "accepted", staff="王老师", note="", from_addr="a@b.cn", now=NOW)
+    decide(world.engine, profile, summary_id, "accepted", staff="王老师", note="", from_addr="a@b.cn",
+           data_dir=world.settings.data_dir, now=NOW)
     board = queries.dashboard(world.engine, profile, NOW)
     assert world.unit not in [m.unit for m in board.missing]
     assert len(board.missing) == len(state.units) - 1

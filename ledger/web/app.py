@@ -242,7 +242,7 @@ def create_app(settings: Settings, *, profile: Profile | None = None, engine: sa
         return rows | {l.row for l in detail.lines if not l.confident}
 
     def envelope_of(message: Message):
-        return decode(originals.load(message.original_path), message.received_at)
+        return decode(originals.load(settings.data_dir, message.original_path), message.received_at)
 
     def show_detail(request: Request, member: StaffMember, submission_id: int, *, error: str = "",
                     notice: str = "", status: int = 200) -> HTMLResponse:
@@ -317,7 +317,7 @@ def create_app(settings: Settings, *, profile: Profile | None = None, engine: sa
                 correct(engine, profile, submission_id, changes, staff=member.name, state=store.snapshot(),
                         require_change=False)
             decide(engine, profile, submission_id, outcome, staff=member.name, note=form.get("note", ""),
-                   from_addr=settings.from_address or profile.mailbox, now=clock())
+                   from_addr=settings.from_address or profile.mailbox, data_dir=settings.data_dir, now=clock())
         except ReviewError as exc:
             return show_detail(request, member, submission_id, error=str(exc), status=409)
         return RedirectResponse(f"/submissions/{submission_id}?notice={outcome}", status_code=303)
@@ -354,7 +354,7 @@ def create_app(settings: Settings, *, profile: Profile | None = None, engine: sa
         member = staff_of(request)
         message = message_of(message_pk)
         try:
-            raw = originals.load(message.original_path)
+            raw = originals.load(settings.data_dir, message.original_path)
         except OSError as exc:
             raise HTTPException(404, "原始邮件文件无法读取") from exc
         return logged_download(member, f"message:{message_pk}", raw, f"message-{message_pk}.eml", "message/rfc822")

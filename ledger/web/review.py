@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -218,7 +219,7 @@ def staff_templates(outcome: Outcome, staff_note: str, base: replies.Templates |
 
 
 def decide(engine: sa.Engine, profile: Profile, submission_id: int, outcome: str, *, staff: str, note: str,
-           from_addr: str, now: datetime | None = None) -> DecisionResult:
+           from_addr: str, data_dir: str | Path, now: datetime | None = None) -> DecisionResult:
     """Accept or reject a ``review`` submission; queue one follow-up reply to the school."""
     outcome = Outcome(outcome)
     if outcome == Outcome.REVIEW:
@@ -254,7 +255,7 @@ def decide(engine: sa.Engine, profile: Profile, submission_id: int, outcome: str
         raise ReviewError(f"按当前数值仍有不符合规定的问题：{listed}。如属识别错误，请先更正数值；"
                           "如原件确实有误，请选择“退回”。")
     try:
-        envelope = decode(originals.load(message.original_path), message.received_at)
+        envelope = decode(originals.load(data_dir, message.original_path), message.received_at)
     except OSError as exc:
         raise ReviewError(f"原始邮件文件无法读取（{message.original_path}），无法生成回复，未作任何更改。"
                           "请检查 INTAKE_DATA_DIR 下的原件存储。") from exc
