@@ -164,7 +164,7 @@ class Worker:
 
     def decide_one(self, record, summary: RunSummary) -> None:
         started = time.perf_counter()
-        raw = originals.load(record.original_path)
+        raw = originals.load(self.data_dir, record.original_path)
         envelope = decode(raw, record.received_at, limits=self.mime_limits)
         for attempt in range(1, STALE_RETRIES + 1):
             state = self.store.snapshot()
@@ -220,7 +220,7 @@ class Worker:
 
     def quarantine(self, record, exc: Exception, summary: RunSummary) -> None:
         """After repeated crashes: hand the mail to staff (review) with one reply."""
-        raw = originals.load(record.original_path)
+        raw = originals.load(self.data_dir, record.original_path)
         envelope = decode(raw, record.received_at, limits=self.mime_limits)
         decision = Decision(
             Outcome.REVIEW,
