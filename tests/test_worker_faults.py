@@ -239,3 +239,20 @@ def test_a_reply_sent_while_the_ledger_is_away_is_recorded_later_not_sent_again(
     worker.run_once()  # the ledger is back
     assert len(smtp_sink.received) == 1
     assert len(dovecot.messages("已处理/退回")) == 1
+
+
+def test_machines_mounting_the_shared_originals_store_at_different_paths(world, dovecot, smtp_sink, tmp_path):
+    shared = tmp_path / "nfs-export"
+    shared.mkdir()
+    mounts = {name: tmp_path / name / "originals" for name in ("machine-a", "machine-b")}
+    for mount in mounts.values():
+        mount.parent.mkdir()
+        mount.symlink_to(shared, target_is_directory=True)
+    dovecot.append(submission(f"{UNIT}+2025年证书申报"), IN_WINDOW)
+    fetched = run_intake({**world, "INTAKE_DATA_DIR": str(mounts["machine-a"])}, "run", "--once", "--role", "fetch")
+    assert fetched.returncode == 0, fetched.stderr
+    mounts["machine-a"].unlink()  # machine A's mount point does not exist on machine B
+    for role in ("process", "send"):
+        done = run_intake({**world, "INTAKE_DATA_DIR": str(mounts["machine-b"])}, "run", "--once", "--role", role)
+        assert done.returncode == 0, done.stderr
+    assert [m["X-Intake-Reasons"] for m in smtp_sink.messages()] == ["attachment.missing"]
