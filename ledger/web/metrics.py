@@ -6,7 +6,7 @@ can be scraped by a monitoring system that has no staff account.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -15,6 +15,12 @@ from ledger.models import Message, Reply, Submission
 STATES = ("stored", "decided", "replied", "filed")
 DECISIONS = ("accepted", "rejected", "review")
 REPLY_STATES = ("queued", "sent", "failed")
+RECENT = timedelta(hours=24)
+QUANTILES = (0.5, 0.95)
+
+
+def _aware(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value  # SQLite drops the zone
 
 
 def _counts(conn, column, values) -> dict[str, int]:
@@ -29,9 +35,10 @@ def render(engine: sa.Engine, now: datetime | None = None) -> str:
         decisions = _counts(conn, Submission.decision, DECISIONS)
         replies = _counts(conn, Reply.status, REPLY_STATES)
         oldest = conn.execute(sa.select(sa.func.min(Message.received_at)).where(Message.state == "stored")).scalar()
-    if oldest is not None and oldest.tzinfo is None:
-        oldest = oldest.replace(tzinfo=UTC)
-    age = (now - oldest).total_seconds() if oldest else 0.0
+        answered = conn.execute(
+            sa.select(Message.received_at, Message.created_at, Reply.created_at, Reply.sent_at)
+            .join(Reply, Reply.message_pk == Message.id).where(Reply.sent_at >= now - RECENT)).all()
+    age = (now - _aware(oldest)).total_seconds() if oldest else 0.0
     lines = [
         "# HELP intake_messages Messages in the ledger by processing state.",
         "# TYPE intake_messages gauge",
@@ -48,5 +55,27 @@ def render(engine: sa.Engine, now: datetime | None = None) -> str:
         "# HELP intake_oldest_unprocessed_age_seconds Age of the oldest message waiting for a decision.",
         "# TYPE intake_oldest_unprocessed_age_seconds gauge",
         f"intake_oldest_unprocessed_age_seconds {age:.0f}",
+        *_stage_summary(answered),
     ]
     return "\n".join(lines) + "\n"
+
+
+def _stage_summary(answered) -> list[str]:
+    """Seconds per stage for mail answered in the last 24 hours: arrival → stored (fetch),
+    stored → decided with its reply queued (decide), queued → accepted by SMTP (send)."""
+    stages: dict[str, list[float]] = {"fetch": [], "decide": [], "send": []}
+    for received, stored, queued, sent in answered:
+        received, stored, queued, sent = map(_aware, (received, stored, queued, sent))
+        stages["fetch"].append(max(0.0, (stored - received).total_seconds()))
+        stages["decide"].append(max(0.0, (queued - stored).total_seconds()))
+        stages["send"].append(max(0.0, (sent - queued).total_seconds()))
+    lines = ["# HELP intake_stage_seconds Seconds per stage, mail answered in the last 24 hours.",
+             "# TYPE intake_stage_seconds summary"]
+    for stage, values in stages.items():
+        values.sort()
+        for q in QUANTILES:
+            value = values[min(len(values) - 1, int(q * len(values)))] if values else 0.0
+            lines.append(f'intake_stage_seconds{{stage="{stage}",quantile="{q}"}} {value:.3f}')
+        lines.append(f'intake_stage_seconds_sum{{stage="{stage}"}} {sum(values):.3f}')
+        lines.append(f'intake_stage_seconds_count{{stage="{stage}"}} {len(values)}')
+    return lines
