@@ -11,7 +11,6 @@ decide, reply, file), not OCR; ``make bench`` measures the reader on scans.
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import random
 import shutil
@@ -30,7 +29,6 @@ from rich.progress import Progress
 from rich.table import Table
 
 from bench.generate import (
-    DATA_DIR,
     SUMMARY_HEADERS,
     FormSpec,
     Row,
@@ -39,30 +37,12 @@ from bench.generate import (
 )
 from tests.fixtures.database import RunningPostgres, running_postgres
 from tests.fixtures.mailstack import Dovecot, SmtpSink, free_port
-from tests.fixtures.world import submission
+from tests.fixtures.world import submission, write_anhui_world
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ARRIVAL = datetime(2025, 4, 10, 16, 0, tzinfo=SHANGHAI)  # the last afternoon of the window
 INTAKE = str(Path(sys.executable).with_name("intake"))
 console = Console()
-
-
-def world_files(folder: Path) -> tuple[Path, Path, dict[str, str]]:
-    with (DATA_DIR / "schools.csv").open(encoding="utf-8") as fh:
-        anhui = [row for row in csv.DictReader(fh) if row["province"] == "安徽省"]
-    contacts = {row["name"]: f"jwc-{row['code']}@example.edu.cn" for row in anhui}
-    units = folder / "units.csv"
-    with units.open("w", newline="", encoding="utf-8") as fh:
-        out = csv.writer(fh)
-        out.writerow(["单位名称", "单位类型", "所属市", "别名", "联系邮箱"])
-        out.writerows([row["name"], "本科" if row["level"] == "本科" else "高职", row["city"], "",
-                       contacts[row["name"]]] for row in anhui)
-    catalog = folder / "catalog.csv"
-    with catalog.open("w", newline="", encoding="utf-8") as fh:
-        out = csv.writer(fh)
-        out.writerow(["批次", "证书名称", "培训评价组织", "级别"])
-        out.writerows(["", name, "", ";".join(levels)] for name, levels in catalogue())
-    return units, catalog, contacts
 
 
 def burst(contacts: dict[str, str], count: int, seed: int = 7) -> list[bytes]:
@@ -151,7 +131,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     counts = [int(w) for w in args.workers.split(",")]
     tmp = Path(tempfile.mkdtemp(prefix="intake-throughput-"))
-    units, catalog, contacts = world_files(tmp)
+    units, catalog, contacts = write_anhui_world(tmp)
     with console.status(f"rendering {args.mails} summary PDFs…"):
         mails = burst(contacts, args.mails)
         probes = burst(contacts, args.latency_probes, seed=8)

@@ -8,7 +8,6 @@ what was decided, where the replies and the ledger export are.
 
 from __future__ import annotations
 
-import csv
 import email
 import email.policy
 import os
@@ -35,7 +34,7 @@ from bench.generate import (
     render_pdf,
 )
 from tests.fixtures.mailstack import Dovecot, SmtpSink, free_port
-from tests.fixtures.world import submission
+from tests.fixtures.world import submission, write_anhui_world, write_csv
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "demo-out"
@@ -49,37 +48,14 @@ SCHOOL_B = "安徽商贸职业技术学院"
 SCHOOL_C = "阜阳职业技术学院"
 
 
-def contact(code: str) -> str:
-    return f"jwc-{code}@example.edu.cn"
-
-
 def write_world(folder: Path) -> tuple[Path, Path, Path, dict[str, str]]:
     """Units, catalogue and quotas as the office would keep them in Excel (here CSV)."""
-    contacts: dict[str, str] = {}
-    units = folder / "units.csv"
-    with (ROOT / "config/data/schools.csv").open(encoding="utf-8") as src, units.open("w", encoding="utf-8", newline="") as dst:
-        out = csv.writer(dst)
-        out.writerow(["单位名称", "单位类型", "所属市", "别名", "联系邮箱"])
-        for row in csv.DictReader(src):
-            if row["province"] != "安徽省":
-                continue
-            contacts[row["name"]] = contact(row["code"])
-            kind = "本科" if row["level"] == "本科" else "高职"
-            out.writerow([row["name"], kind, row["city"], "", contacts[row["name"]]])
-    catalog = folder / "catalog.csv"
-    with (ROOT / "config/data/certificates.csv").open(encoding="utf-8") as src, catalog.open("w", encoding="utf-8", newline="") as dst:
-        out = csv.writer(dst)
-        out.writerow(["批次", "证书名称", "培训评价组织", "级别"])
-        for row in csv.DictReader(src):
-            levels = row["levels"].replace("|", ";") or "初级;中级;高级"
-            out.writerow([row["batch"], row["name"], row["organization"], levels])
-    quotas = folder / "quotas.csv"
-    with quotas.open("w", encoding="utf-8", newline="") as dst:
-        out = csv.writer(dst)
-        out.writerow(["年度", "单位名称", "证书名称", "级别", "批准人数"])
-        out.writerow([2025, SCHOOL_B, "Web前端开发", "中级", 40])
-        out.writerow([2025, SCHOOL_B, "物流管理", "初级", 60])
-        out.writerow([2025, SCHOOL_C, "智能财税", "中级", 30])
+    units, catalog, contacts = write_anhui_world(folder)
+    quotas = write_csv(folder / "quotas.csv", ["年度", "单位名称", "证书名称", "级别", "批准人数"], [
+        [2025, SCHOOL_B, "Web前端开发", "中级", 40],
+        [2025, SCHOOL_B, "物流管理", "初级", 60],
+        [2025, SCHOOL_C, "智能财税", "中级", 30],
+    ])
     return units, catalog, quotas, contacts
 
 

@@ -20,10 +20,10 @@ from collections import Counter
 import pytest
 import sqlalchemy as sa
 
-from bench.throughput import burst, world_files
+from bench.throughput import burst
 from config.profile import load_profile
 from ledger.models import Event, Message, Reply, Submission
-from tests.fixtures.world import IN_WINDOW, INTAKE, run_intake, submission
+from tests.fixtures.world import IN_WINDOW, INTAKE, run_intake, submission, write_anhui_world
 
 MAILS = 200
 KILLS = 12
@@ -49,7 +49,7 @@ def test_random_sigkills_during_200_mails_lose_nothing_and_double_nothing(mail_e
                                                                           postgres_server, tmp_path):
     env = {**os.environ, **mail_env, "INTAKE_DB_URL": postgres_server.fresh_database(),
            "INTAKE_POLL_INTERVAL": "0.5", "INTAKE_LOG_FORMAT": "json"}
-    units_csv, catalog_csv, contacts = world_files(tmp_path)
+    units_csv, catalog_csv, contacts = write_anhui_world(tmp_path)
     for kind, path in (("units", units_csv), ("catalog", catalog_csv)):
         assert run_intake(env, kind, "import", str(path)).returncode == 0
     mails = _mails(contacts)
