@@ -10,7 +10,7 @@ APT_PACKAGES := tesseract-ocr tesseract-ocr-chi-sim dovecot-imapd fonts-noto-cjk
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
 
-.PHONY: test demo bench bench-throughput audit system venv clean
+.PHONY: test demo bench bench-throughput bench-hostile audit system venv clean
 
 # Debian packages: installed only when one is missing, so repeated runs are quick.
 system:
@@ -41,6 +41,10 @@ bench: system venv
 # Deadline-day burst on real Dovecot + SMTP + PostgreSQL (issue: scale out).
 bench-throughput: system venv
 	$(PY) -m bench.throughput --mails 300 --workers 1,2,4
+
+# Hostile input (bombs, huge images, thousands of parts): decision, seconds and peak memory each.
+bench-hostile: system venv
+	$(PY) -m bench.hostile
 
 # Known vulnerabilities in the installed dependencies (pip-audit; needs PyPI's JSON API or OSV).
 # AUDIT_ARGS=--require also fails when the vulnerability service cannot be reached.

@@ -15,6 +15,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SETTINGS_FILE_ENV = "INTAKE_SETTINGS_FILE"
+SECRET_FIELDS = ("imap_password", "smtp_password", "db_url")
 
 
 class SettingsError(Exception):
@@ -26,7 +27,7 @@ class Settings(BaseSettings):
 
     profile: str = "anhui-2025"
     profile_dir: Path | None = None  # extra directory searched for profile files
-    db_url: str = ""
+    db_url: SecretStr = SecretStr("")  # a PostgreSQL URL may carry a password
     data_dir: Path = Path("var/data")
 
     imap_host: str = "localhost"
@@ -56,9 +57,12 @@ class Settings(BaseSettings):
     log_format: str = "auto"  # auto | json | console
 
     # Limits on hostile or broken input; going over one gives attachment.unreadable.
+    # A mail over max_message_mb (RFC822.SIZE) is not downloaded: only its header is.
+    max_message_mb: float = Field(50.0, gt=0)
     max_attachments: int = Field(20, ge=1)
     max_attachment_mb: float = Field(25.0, gt=0)
     max_zip_entries: int = Field(50, ge=1)
+    max_zip_ratio: int = Field(200, ge=10)  # uncompressed / compressed, per entry over 1 MB
     max_pdf_pages: int = Field(30, ge=1)
     max_image_megapixels: float = Field(80.0, gt=0)
     max_read_seconds: float = Field(300.0, gt=0)  # reading one attachment (OCR included)
@@ -72,7 +76,7 @@ class Settings(BaseSettings):
 
     @property
     def database_url(self) -> str:
-        return self.db_url or f"sqlite:///{(self.data_dir.parent / 'ledger.sqlite3').as_posix()}"
+        return self.db_url.get_secret_value() or f"sqlite:///{(self.data_dir.parent / 'ledger.sqlite3').as_posix()}"
 
     @property
     def from_address(self) -> str:
@@ -94,9 +98,27 @@ def _file_values(path: Path) -> dict[str, object]:
     return values
 
 
+def _secret_files(env: dict[str, str]) -> dict[str, str]:
+    """``INTAKE_IMAP_PASSWORD_FILE=/run/secrets/imap`` and the like: secrets read from files."""
+    values = {}
+    for name in SECRET_FIELDS:
+        key = f"INTAKE_{name.upper()}"
+        if f"{key}_FILE" not in env:
+            continue
+        if key in env:
+            raise SettingsError(f"{key} and {key}_FILE are both set; keep one")
+        path = Path(env.pop(f"{key}_FILE"))
+        try:
+            values[key] = path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise SettingsError(f"{key}_FILE: cannot read {path}: {exc.strerror}") from None
+    return values
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     """Read and validate the settings, raising ``SettingsError`` naming the bad key."""
     env = dict(os.environ if env is None else env)
+    env.update(_secret_files(env))
     file_values: dict[str, object] = {}
     if env.get(SETTINGS_FILE_ENV):
         file_values = _file_values(Path(env[SETTINGS_FILE_ENV]))

@@ -32,3 +32,7 @@ class Envelope:
     auto_generated: str = ""  # why no reply may go to it (auto-reply, bounce, list), or ""
     authentication_results: str = ""
     problems: tuple[str, ...] = field(default_factory=tuple)  # decoding problems worth logging
+    # Why none of the message's content was read, as a Chinese sentence for the reply
+    # (over the message-size limit, so only its header was fetched; too many MIME parts);
+    # "" normally. Such a message carries one placeholder attachment, empty and unreadable.
+    refused: str = ""

@@ -22,6 +22,8 @@ from intake.logs import get_logger
 
 CLIENT_ID = {"name": "onex-intake", "version": "0.1", "vendor": "1+X Intake"}
 FETCH_BATCH = 20
+# Bodies fetched in one round trip are held in memory together: bound their sum.
+FETCH_BATCH_BYTES = 64 * 1024 * 1024
 
 log = get_logger("intake.mailbox")
 
@@ -35,8 +37,10 @@ class Fetched:
     folder: str
     uidvalidity: int
     uid: int
-    raw: bytes
+    raw: bytes  # the whole message, or only its header block when ``complete`` is False
     internaldate: datetime  # timezone-aware, as the server recorded the arrival
+    size: int = 0  # RFC822.SIZE as the server reports it (0: not reported)
+    complete: bool = True  # False: over the size limit, ``raw`` is the header block only
 
 
 @dataclass(frozen=True)
@@ -114,17 +118,32 @@ class Mailbox:
         uidvalidity = self.select(folder)
         return uidvalidity, sorted(self.client.search(["NOT", "DELETED"]))
 
-    def fetch(self, folder: str, uidvalidity: int, uids: list[int]) -> Iterator[Fetched]:
-        """Fetch raw bytes and INTERNALDATE in batches; the folder must be selected."""
+    def fetch(
+        self, folder: str, uidvalidity: int, uids: list[int], *, max_bytes: int | None = None
+    ) -> Iterator[Fetched]:
+        """Fetch raw bytes and INTERNALDATE in batches, in UID order; the folder must be selected.
+
+        RFC822.SIZE is asked for first: a message over ``max_bytes`` is not downloaded,
+        only its header block (``BODY.PEEK[HEADER]``, ``complete=False``). It stays whole
+        on the server and is filed like any other mail.
+        """
         assert self.client is not None
         for start in range(0, len(uids), FETCH_BATCH):
             batch = uids[start : start + FETCH_BATCH]
-            data = self.client.fetch(batch, ["BODY.PEEK[]", "INTERNALDATE"])
-            for uid in batch:
-                item = data.get(uid)
-                if item is None or b"BODY[]" not in item:
-                    continue  # expunged meanwhile by another client
-                yield Fetched(folder, uidvalidity, uid, item[b"BODY[]"], item[b"INTERNALDATE"])
+            meta = self.client.fetch(batch, ["RFC822.SIZE", "INTERNALDATE"])
+            present = [u for u in batch if u in meta and b"INTERNALDATE" in meta[u]]
+            sizes = {u: int(meta[u].get(b"RFC822.SIZE") or 0) for u in present}
+            for group, whole in _groups(present, sizes, max_bytes):
+                item = b"BODY.PEEK[]" if whole else b"BODY.PEEK[HEADER]"
+                key = b"BODY[]" if whole else b"BODY[HEADER]"
+                data = self.client.fetch(group, [item])
+                for uid in group:
+                    raw = data.get(uid, {}).get(key)
+                    if raw is None:
+                        continue  # expunged meanwhile by another client
+                    yield Fetched(folder, uidvalidity, uid, raw, meta[uid][b"INTERNALDATE"],
+                                  size=sizes[uid], complete=whole)
+                del data
 
     def find(self, folder: str, message_id: str) -> int | None:
         """The UID of ``message_id`` in ``folder`` (selected here), after UIDVALIDITY changed."""
@@ -175,6 +194,32 @@ class Mailbox:
         finally:
             self.client.idle_done()
         return bool(responses)
+
+
+def _groups(
+    uids: list[int], sizes: dict[int, int], max_bytes: int | None
+) -> Iterator[tuple[list[int], bool]]:
+    """Consecutive runs of ``uids`` to fetch together: (uids, whole message?).
+
+    Whole messages are grouped up to ``FETCH_BATCH_BYTES`` (at least one each);
+    a message over ``max_bytes`` is a group of its own, header only.
+    """
+    group: list[int] = []
+    held = 0
+    for uid in uids:
+        if max_bytes is not None and sizes[uid] > max_bytes:
+            if group:
+                yield group, True
+                group, held = [], 0
+            yield [uid], False
+            continue
+        if group and held + sizes[uid] > FETCH_BATCH_BYTES:
+            yield group, True
+            group, held = [], 0
+        group.append(uid)
+        held += sizes[uid]
+    if group:
+        yield group, True
 
 
 def config_from_settings(settings) -> MailboxConfig:

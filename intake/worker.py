@@ -27,7 +27,7 @@ from intake import mailbox as imap
 from intake import originals, replies, sender
 from intake.archive import Limits
 from intake.logs import get_logger
-from intake.message import decode
+from intake.message import decode, header_only_original
 from intake.pipeline import Processed, process
 from ledger import leases
 from ledger.decision import Decision, Outcome, Reason, ReasonCode
@@ -60,6 +60,7 @@ def limits_from_settings(settings: Settings) -> tuple[Limits, ReaderLimits]:
         max_attachments=settings.max_attachments,
         max_attachment_bytes=attachment_bytes,
         max_zip_entries=settings.max_zip_entries,
+        max_zip_ratio=settings.max_zip_ratio,
     )
     reader = ReaderLimits(
         max_bytes=attachment_bytes,
@@ -109,13 +110,11 @@ class Worker:
 
     # -- stages ------------------------------------------------------------------
     def fetch_new(self, box: imap.Mailbox, summary: RunSummary) -> None:
-        from intake.message import header_only_original
-
+        max_bytes = int(self.settings.max_message_mb * 1024 * 1024)
         for folder in box.existing(self.poll_folders()):
             uidvalidity, uids = box.uids(folder)
             known = self.store.known_uids(folder, uidvalidity)
             new = [u for u in uids if u not in known]
-            max_bytes = int(self.settings.max_message_mb * 1024 * 1024)
             for item in box.fetch(folder, uidvalidity, new, max_bytes=max_bytes):
                 # Over the size limit only the header block was fetched: store it, marked,
                 # so deciding says why (the whole mail stays on the server and is filed).

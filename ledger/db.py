@@ -35,8 +35,10 @@ def connect(url: str) -> sa.Engine:
     """An engine for ``url``: SQLite (WAL, foreign keys, busy timeout) or PostgreSQL."""
     try:
         parsed = make_url(url)
-    except sa.exc.ArgumentError as exc:
-        raise DatabaseError(f"INTAKE_DB_URL: not a database URL: {url!r}") from exc
+    except (sa.exc.ArgumentError, ValueError):
+        shown = url.split("://", 1)[0] + "://…" if "://" in url else "(no scheme)"  # may hold a password
+        raise DatabaseError(f"INTAKE_DB_URL: not a database URL: {shown}; "
+                            "use sqlite:///path/ledger.sqlite3 or postgresql://user@host/db") from None
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(parsed)
     if parsed.get_backend_name() == "postgresql":

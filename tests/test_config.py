@@ -7,6 +7,8 @@ import pytest
 
 from config.profile import ProfileError, load_profile
 from config.settings import SettingsError, load_settings
+from ledger import db
+from ledger.db import DatabaseError
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -16,6 +18,26 @@ def test_environment_settings_are_typed_and_secrets_hidden():
     assert settings.imap_port == 143 and settings.imap_ssl is False
     assert "AuthCode" not in repr(settings) and "AuthCode" not in str(settings.model_dump())
     assert settings.imap_password.get_secret_value() == "AuthCode"
+
+
+def test_secrets_can_come_from_files_as_container_secrets_do(tmp_path):
+    (tmp_path / "imap").write_text("AuthCode\n", encoding="utf-8")
+    (tmp_path / "db").write_text("postgresql://intake:pw@db/ledger\n", encoding="utf-8")
+    settings = load_settings({"INTAKE_IMAP_PASSWORD_FILE": str(tmp_path / "imap"),
+                              "INTAKE_DB_URL_FILE": str(tmp_path / "db")})
+    assert settings.imap_password.get_secret_value() == "AuthCode"
+    assert settings.database_url == "postgresql://intake:pw@db/ledger"
+    assert "pw@" not in repr(settings)
+    with pytest.raises(SettingsError, match="INTAKE_SMTP_PASSWORD_FILE: cannot read"):
+        load_settings({"INTAKE_SMTP_PASSWORD_FILE": str(tmp_path / "missing")})
+    with pytest.raises(SettingsError, match="both set"):
+        load_settings({"INTAKE_IMAP_PASSWORD_FILE": str(tmp_path / "imap"), "INTAKE_IMAP_PASSWORD": "x"})
+
+
+def test_a_malformed_database_url_is_refused_without_echoing_its_password():
+    with pytest.raises(DatabaseError, match="not a database URL: postgresql://…") as refused:
+        db.connect("postgresql://intake:Secret99@db:notaport/ledger")
+    assert "Secret99" not in str(refused.value)
 
 
 @pytest.mark.parametrize(
@@ -70,3 +92,10 @@ def test_unknown_or_broken_profile_says_what_exists(tmp_path):
     (tmp_path / "bad.toml").write_text('id = "bad"\n', encoding="utf-8")
     with pytest.raises(ProfileError, match="missing key 'province'"):
         load_profile("bad", tmp_path)
+
+
+def test_input_limits_come_from_settings():
+    from intake.worker import limits_from_settings
+
+    mime, reader = limits_from_settings(load_settings({"INTAKE_MAX_ZIP_RATIO": "50", "INTAKE_MAX_PDF_PAGES": "5"}))
+    assert (mime.max_zip_ratio, reader.max_pages) == (50, 5)

@@ -6,12 +6,13 @@ import base64
 import importlib.util
 import time
 from datetime import datetime, timedelta, timezone
+from email.parser import BytesParser
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from intake.archive import RAR, SEVEN_ZIP, ZIP, Limits
+from intake.archive import RAR, SEVEN_ZIP, ZIP, Limits, expand_zip, sniff
 from intake.envelope import Envelope
 from intake.headers import decode_header_bytes
 from intake.message import attachment_reasons, decode, synthetic_message_id
@@ -327,3 +328,123 @@ def test_encoded_words_round_trip_at_any_byte_split(text, charset, encoding, cut
     header = corpus.split_header(text, charset, encoding, cut=cut) if 0 < cut < len(data) else \
         corpus.encode_header(text, charset, encoding)
     assert decode_header_bytes(header) == (text, True)
+
+
+# --- too many MIME parts: refused before parsing -----------------------------------------------
+
+def _multipart(body_parts: bytes, boundary: bytes = b"b", header: bytes = b"boundary") -> bytes:
+    head = corpus.build(subject=corpus.encode_header(corpus.SUBJECT)).split(b"Content-Type:")[0]
+    return head + b"Content-Type: multipart/mixed; " + header + b'="' + boundary + b'"\r\n\r\n' + body_parts
+
+
+def _tiny_parts(count: int, boundary: bytes = b"b") -> bytes:
+    part = b"--" + boundary + b"\r\nContent-Type: text/plain\r\n\r\nx\r\n"
+    return part * count + b"--" + boundary + b"--\r\n"
+
+
+def test_mail_with_more_mime_parts_than_the_limit_is_refused_with_one_reason():
+    import tracemalloc
+
+    raw = _multipart(_tiny_parts(200_000))  # 9 MB; parsed, it would take ~400 MB
+    tracemalloc.start()
+    started = time.perf_counter()
+    envelope = _decode(raw)
+    elapsed = time.perf_counter() - started
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert elapsed < 2.0 and peak < 60 * 1024 * 1024, (elapsed, peak)
+    assert envelope.subject == corpus.SUBJECT and envelope.sender == corpus.SENDER  # a reply can go out
+    (placeholder,) = envelope.attachments
+    assert placeholder.data == b"" and placeholder.unreadable == envelope.refused
+    (reason,) = attachment_reasons(envelope)
+    assert reason.code is ReasonCode.ATTACHMENT_UNREADABLE and reason.attachment == ""
+    assert "超过 500 个" in reason.detail and "重新发送" in reason.detail
+
+
+def test_part_limit_counts_like_the_walk_and_ignores_case_of_the_parameter():
+    limits = Limits(max_parts=10)
+    assert not _decode(_multipart(_tiny_parts(9)), limits=limits).refused  # root + 9 parts
+    assert _decode(_multipart(_tiny_parts(10)), limits=limits).refused
+    # BOUNDARY= is the same parameter to the parser: it must not slip past the count.
+    assert _decode(_multipart(_tiny_parts(10, b"Xy"), b"Xy", b"BOUNDARY"), limits=limits).refused
+    # A line that merely starts with "--" is no part.
+    text = b"--b\r\nContent-Type: text/plain\r\n\r\n" + b"-- signature\r\n" * 50 + b"--b--\r\n"
+    assert not _decode(_multipart(text), limits=limits).refused
+
+
+def test_deeply_nested_multipart_gets_a_reason_instead_of_a_recursion_error():
+    depth = 10_000
+    opening = b"".join(b'--n%d\r\nContent-Type: multipart/mixed; boundary="n%d"\r\n\r\n' % (i, i + 1)
+                       for i in range(depth))
+    closing = b"".join(b"--n%d--\r\n" % i for i in range(depth, -1, -1))
+    envelope = _decode(_multipart(opening + b"--n%d\r\n\r\nx\r\n" % depth + closing, b"n0"))
+    assert envelope.sender == corpus.SENDER and not envelope.auto_generated
+    assert "嵌套" in envelope.refused
+    # Nesting within the limit is parsed as before (the root and 400 levels: 402 parts).
+    shallow = 400
+    opening = b"".join(b'--n%d\r\nContent-Type: multipart/mixed; boundary="n%d"\r\n\r\n' % (i, i + 1)
+                       for i in range(shallow))
+    inner = (b"--n%d\r\nContent-Type: application/pdf; name=a.pdf\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+             % shallow + base64.b64encode(corpus.sample_pdf()) + b"\r\n")
+    closing = b"".join(b"--n%d--\r\n" % i for i in range(shallow, -1, -1))
+    envelope = _decode(_multipart(opening + inner + closing, b"n0"))
+    assert not envelope.refused and [a.content_type for a in envelope.attachments] == ["application/pdf"]
+
+
+def test_a_huge_header_line_is_cut_before_it_is_decoded():
+    words = b" =?utf-8?B?" + base64.b64encode("申报材料".encode()) + b"?="
+    long = words * (4 * 1024 * 1024 // len(words))  # 4 MB on one line
+    raw = corpus.build(subject=corpus.encode_header(corpus.SUBJECT) + long,
+                       sender_name=corpus.encode_header("教务处") + long)
+    started = time.perf_counter()
+    envelope = _decode(raw)
+    assert time.perf_counter() - started < 3.0  # the stdlib address parser alone took 8 s per 20 MB
+    assert envelope.sender == corpus.SENDER
+    assert envelope.subject.startswith(corpus.SUBJECT) and len(envelope.subject) < 20_000
+
+
+def test_zip_with_hundreds_of_thousands_of_entries_is_refused_before_it_is_opened():
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        for i in range(100_000):
+            archive.writestr(zipfile.ZipInfo(f"p{i}.pdf", (2025, 3, 20, 10, 0, 0)), b"")
+    data = buffer.getvalue()
+    started = time.perf_counter()  # zipfile alone spends seconds on this directory
+    assert sniff(data) == ZIP
+    (marker,) = expand_zip(data, "申报材料.zip", Limits())
+    assert time.perf_counter() - started < 0.5
+    assert marker.data == b"" and "超过上限 50 个" in marker.unreadable
+    raw = corpus.submission(corpus.encode_header(corpus.SUBJECT), corpus.named(data, "application/zip", "申报材料.zip"))
+    assert _decode(raw).attachments == (marker,)
+    # Under the pre-check, the exact count after dropping macOS junk still decides.
+    files = [(f"第{i}页.png", corpus.sample_image("PNG")) for i in range(60)]
+    junk = [(f"__MACOSX/._第{i}页.png", b"\0" * 8) for i in range(60)]
+    raw = corpus.submission(corpus.encode_header(corpus.SUBJECT),
+                            corpus.named(corpus.make_zip(files + junk), "application/zip", "多页.zip"))
+    (marker,) = _decode(raw).attachments
+    assert "60 个文件" in marker.unreadable
+
+
+def test_part_count_cannot_be_dodged_with_bare_cr_lines_or_rfc2231_boundaries():
+    limits = Limits(max_parts=10)
+    bare_cr = _multipart(_tiny_parts(10).replace(b"\r\n", b"\r"))
+    assert len(list(BytesParser().parsebytes(bare_cr).walk())) == 11  # the parser does split them
+    assert _decode(bare_cr, limits=limits).refused
+    head = corpus.build(subject=corpus.encode_header(corpus.SUBJECT)).split(b"Content-Type:")[0]
+    pieces = head + b"Content-Type: multipart/mixed;\r\n boundary*0=\"b\"; boundary*1=\"c\"\r\n\r\n"
+    assert _decode(pieces + _tiny_parts(10, b"bc"), limits=limits).refused
+    assert not _decode(pieces + _tiny_parts(5, b"bc"), limits=limits).refused
+
+
+def test_only_the_start_of_a_huge_text_body_is_decoded():
+    html = ("<p>您好😀</p>" + "<td>附件为我校申报材料 &amp; 汇总表</td>" * 200_000).encode()
+    raw = corpus.build(subject=corpus.encode_header(corpus.SUBJECT),
+                       content_type=b"multipart/alternative", parts=[corpus.attachment(html, "text/html; charset=utf-8",
+                                                                                       disposition="")])
+    envelope = _decode(raw)
+    assert envelope.body_text == "您好，附件是我校申报材料，请查收。"  # the text/plain part wins
+    only_html = _decode(raw.replace(b"text/plain", b"text/x-other"))
+    assert only_html.body_text.startswith("您好😀") and len(only_html.body_text) <= 20_000
