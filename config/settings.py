@@ -66,6 +66,7 @@ class Settings(BaseSettings):
     max_pdf_pages: int = Field(30, ge=1)
     max_image_megapixels: float = Field(80.0, gt=0)
     max_read_seconds: float = Field(300.0, gt=0)  # reading one attachment (OCR included)
+    max_message_read_seconds: float = Field(900.0, gt=0)  # all attachments of one mail
 
     @field_validator("log_format")
     @classmethod

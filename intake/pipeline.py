@@ -8,6 +8,7 @@ any server.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -45,12 +46,21 @@ def documents(envelope: Envelope) -> list[Attachment]:
 
 
 def read_forms(
-    envelope: Envelope, claim: Claim, profile: Profile, state: LedgerState, read: Reader
+    envelope: Envelope, claim: Claim, profile: Profile, state: LedgerState, read: Reader,
+    budget_seconds: float | None = None,
 ) -> tuple[list[Form], list[DocumentReading], list[Reason]]:
+    """Read every attachment; once ``budget_seconds`` are spent on this mail, refuse the rest."""
     forms: list[Form] = []
     readings: list[DocumentReading] = []
     reasons: list[Reason] = []
+    started = time.monotonic()
     for attachment in documents(envelope):
+        if budget_seconds is not None and time.monotonic() - started > budget_seconds:
+            reasons.append(Reason(
+                ReasonCode.ATTACHMENT_UNREADABLE, attachment=attachment.filename,
+                detail=f"本邮件的附件处理时间已超过 {budget_seconds:g} 秒的上限，未读取此附件；"
+                       "请只发送两张申报表（每张一页、300 dpi 扫描即可），附件较多时请分几封邮件发送"))
+            continue
         try:
             reading = read(
                 attachment.data, attachment.filename, profile=profile, certificates=state.certificates
@@ -86,7 +96,8 @@ def read_forms(
 
 
 def process(
-    envelope: Envelope, profile: Profile, state: LedgerState, read: Reader = read_attachment
+    envelope: Envelope, profile: Profile, state: LedgerState, read: Reader = read_attachment,
+    budget_seconds: float | None = None,
 ) -> Processed:
     if envelope.auto_generated:
         return Processed(None, note=f"auto-generated: {envelope.auto_generated}")
@@ -105,7 +116,7 @@ def process(
             reasons.append(closed)
     reasons.extend(attachment_reasons(envelope))
     if claim is not None and documents(envelope):
-        forms, readings, form_reasons = read_forms(envelope, claim, profile, state, read)
+        forms, readings, form_reasons = read_forms(envelope, claim, profile, state, read, budget_seconds)
         reasons.extend(form_reasons)
     if claim is not None:
         unverified = subjects.check_sender(envelope, unit)

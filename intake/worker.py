@@ -167,7 +167,8 @@ class Worker:
         envelope = decode(raw, record.received_at, limits=self.mime_limits)
         for attempt in range(1, STALE_RETRIES + 1):
             state = self.store.snapshot()
-            result = self.process_fn(envelope, self.profile, state, self.read)
+            result = self.process_fn(envelope, self.profile, state, self.read,
+                                     budget_seconds=self.settings.max_message_read_seconds)
             if result.decision is None:
                 self.store.record_decision(
                     record.id, claim=None, forms=[], decision=None, reply=None, note=result.note

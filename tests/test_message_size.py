@@ -24,6 +24,7 @@ from intake.message import OVERSIZE_NAME, attachment_reasons, decode, header_onl
 from intake.pipeline import process
 from ledger.decision import Outcome, ReasonCode
 from ledger.state import LedgerState, UnitRef
+from parsers.errors import ReaderError
 from tests import eml_corpus as corpus
 from tests.fixtures.world import CONTACT, IN_WINDOW, UNIT, run_intake, submission
 
@@ -189,3 +190,22 @@ def test_oversize_mail_gets_one_reply_is_filed_and_its_body_is_never_fetched(wor
     assert sessions(dovecot, appends + 4)[-1]["body_bytes"] > 2 * MB
     (ignored,) = dovecot.messages("已忽略")
     assert len(ignored) > MB
+
+
+def test_attachments_left_when_the_mail_read_budget_is_spent_are_refused_with_the_reason():
+    pdfs = [corpus.named(corpus.sample_pdf(), "application/pdf", f"表{i}.pdf") for i in range(3)]
+    envelope = decode(corpus.submission(corpus.encode_header(corpus.SUBJECT), *pdfs), ARRIVED)
+    unit = UnitRef(name=corpus.UNIT, contacts=(corpus.SENDER,))
+    read_names = []
+
+    def slow_reader(data, filename, **_):
+        read_names.append(filename)
+        time.sleep(0.3)
+        raise ReaderError("无法识别")
+
+    result = process(envelope, load_profile("anhui-2025"), LedgerState(units=(unit,)), read=slow_reader,
+                     budget_seconds=0.5)
+    assert read_names == ["表0.pdf", "表1.pdf"]
+    (refused,) = [r for r in result.decision.reasons if r.attachment == "表2.pdf"]
+    assert refused.code is ReasonCode.ATTACHMENT_UNREADABLE and "超过 0.5 秒的上限" in refused.detail
+    assert "分几封邮件发送" in refused.detail
