@@ -37,6 +37,11 @@ LINE_HEIGHT = 48
 MONTAGE_GAP = 36
 MAX_MONTAGE_PIXELS = 60_000_000
 MONTAGE_MAX_LINES = 300  # 300 × (48 + 36) px stays under Tesseract's 32767 px limit
+# RapidOCR pads each line image to at least this width (at LINE_HEIGHT). Cell lines are
+# short: the default 320 px pads a two-character cell to 8× its size; 96 reads the same.
+# Numbers go narrower still: on 529 number lines of the benchmark 48 read exactly as 96.
+TEXT_MIN_WIDTH = 96
+DIGITS_MIN_WIDTH = 48
 
 
 @dataclass(frozen=True)
@@ -221,54 +226,19 @@ def _rapid():
                     params={
                         "Global.log_level": "error",
                         "Global.text_score": 0.0,
-                        # Cell lines are short: the default 320 px minimum width pads a
-                        # two-character cell to 8× its size. 96 px reads the same, ~7× faster.
-                        "Rec.rec_img_shape": [3, 48, 96],
+                        "Rec.rec_img_shape": [3, LINE_HEIGHT, TEXT_MIN_WIDTH],
                         "Rec.rec_batch_num": 6,
-                        # One thread per core: alone (the header read, or after Tesseract
-                        # is done) recognition takes half the time on two cores, with
-                        # bit-identical results. The worker threads must not spin while
-                        # idle (they would burn the core Tesseract runs on): see below.
-                        "EngineConfig.onnxruntime.intra_op_num_threads": _RAPID_THREADS,
+                        # One thread: Tesseract reads on the other core at the same time
+                        # (see ocr.scan._schedule); a second onnxruntime thread only
+                        # contended with it.
+                        "EngineConfig.onnxruntime.intra_op_num_threads": 1,
                         "EngineConfig.onnxruntime.inter_op_num_threads": 1,
                     }
                 )
-                _no_spinning(instance)
             except Exception as exc:  # onnxruntime missing or a broken model
                 raise EngineUnavailable(f"rapidocr could not start: {exc}") from exc
             _rapid_instance = instance
         return _rapid_instance
-
-
-# onnxruntime threads for RapidOCR: the cores this process may use (at most 4).
-_CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-_RAPID_THREADS = max(1, min(_CORES, os.cpu_count() or 1, 4))
-
-
-def _no_spinning(ocr) -> None:
-    """Rebuild the recogniser's and classifier's onnxruntime sessions with idle worker
-    threads that sleep instead of spin (RapidOCR's own options cannot say so).
-
-    Same model file, same optimisation level and thread counts: only the waiting changes.
-    """
-    import onnxruntime as ort
-
-    for model in (ocr._load_rec_model(), ocr._load_cls_model()):
-        old = model.session.session
-        path = getattr(old, "_model_path", None)
-        if not path:
-            continue  # an onnxruntime without it: keep RapidOCR's session as it is
-        opts = ort.SessionOptions()
-        opts.log_severity_level = 4
-        opts.enable_cpu_mem_arena = old.get_session_options().enable_cpu_mem_arena
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        opts.intra_op_num_threads = _RAPID_THREADS
-        opts.inter_op_num_threads = 1
-        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        opts.add_session_config_entry("session.inter_op.allow_spinning", "0")
-        model.session.session = ort.InferenceSession(
-            path, sess_options=opts, providers=old.get_providers()
-        )
 
 
 class RapidEngine(Engine):
@@ -285,13 +255,24 @@ class RapidEngine(Engine):
         # The recogniser alone: cells are already cut into lines, no detection needed.
         # RapidOCR loads it lazily; ``_load_rec_model`` is how its own pipeline does it.
         recogniser = _rapid()._load_rec_model()
-        crops = [cv2.cvtColor(_to_height(ln.pixels, LINE_HEIGHT), cv2.COLOR_GRAY2BGR) for ln in lines]
-        res = self._bounded(lambda: recogniser(TextRecInput(img=crops)))
-        out = []
-        for ln, text, score in zip(lines, res.txts, res.scores):
-            text = text.strip()
-            out.append(LineText(normalise_digits(text) if ln.digits else text, float(score) if text else 0.0))
-        return out
+        out: list[LineText | None] = [None] * len(lines)
+        for digits, min_width in ((True, DIGITS_MIN_WIDTH), (False, TEXT_MIN_WIDTH)):
+            idx = [i for i, ln in enumerate(lines) if ln.digits == digits]
+            if not idx:
+                continue
+            crops = [cv2.cvtColor(_to_height(lines[i].pixels, LINE_HEIGHT), cv2.COLOR_GRAY2BGR) for i in idx]
+
+            def recognise(crops=crops, min_width=min_width):
+                # Every crop of a batch is padded to the batch's widest, and to this minimum:
+                # a two-digit number is ~40 px wide, padding it to 96 doubled its cost.
+                recogniser.rec_image_shape = [3, LINE_HEIGHT, min_width]
+                return recogniser(TextRecInput(img=crops))
+
+            res = self._bounded(recognise)
+            for i, text, score in zip(idx, res.txts, res.scores):
+                text = text.strip()
+                out[i] = LineText(normalise_digits(text) if digits else text, float(score) if text else 0.0)
+        return [r if r is not None else LineText("", 0.0) for r in out]
 
     def upside_down(self, lines: Sequence[LineImage]) -> float:
         """Share of the lines the text-direction classifier is sure are turned 180°."""

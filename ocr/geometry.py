@@ -16,6 +16,7 @@ import numpy as np
 from ocr.grid import binarize, rule_masks
 
 WORK_LONG_SIDE = 3508  # A4 at 300 dpi: the scale every page is read at
+MEASURE_LONG_SIDE = 1600  # turn, skew and the table's frame are measured on a copy this size
 MAX_SKEW = 8.0  # degrees; more than this is not a scan of a form lying on a glass
 
 
@@ -126,7 +127,7 @@ def rotate_small(arr: np.ndarray, degrees_ccw: float) -> np.ndarray:
     h, w = arr.shape[:2]
     m = cv2.getRotationMatrix2D((w / 2, h / 2), degrees_ccw, 1.0)
     # Replicate the edge: a photo's desk stays a desk (page_mask tells photos by it).
-    return cv2.warpAffine(arr, m, (w, h), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+    return cv2.warpAffine(arr, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
 def table_quad(gray: np.ndarray, mask: np.ndarray) -> np.ndarray | None:
@@ -202,27 +203,32 @@ def unwarp(arr: np.ndarray, quad: np.ndarray) -> np.ndarray | None:
     x1, y1 = corners.max(axis=0)
     out_w, out_h = int(min(x1 - x0, 1.5 * w)), int(min(y1 - y0, 1.5 * h))
     shift = np.array([[1, 0, -max(x0, -0.25 * w)], [0, 1, -max(y0, -0.25 * h)], [0, 0, 1]])
-    return cv2.warpPerspective(arr, shift @ m, (out_w, out_h), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+    return cv2.warpPerspective(arr, shift @ m, (out_w, out_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
 def make_upright(arr: np.ndarray) -> Upright:
-    """Scale, quarter-turn, deskew and unwarp a page so its table's rules are axis-aligned."""
+    """Scale, quarter-turn, deskew and unwarp a page so its table's rules are axis-aligned.
+
+    Every measurement is made on one reduced copy (``MEASURE_LONG_SIDE``); only the
+    rotation and the perspective warp touch the full-resolution page, once each.
+    """
     arr, scale = normalise_scale(arr)
     rotation = 0
-    if sideways(gray_of(arr)):
+    small, f = _small(gray_of(arr), MEASURE_LONG_SIDE)
+    if sideways(small):
         arr = rotate_quarter(arr, 90)
+        small = rotate_quarter(small, 90)
         rotation = 90
-    gray = gray_of(arr)
-    mask = page_mask(gray)
-    angle = skew_angle(gray, mask)
+    mask = page_mask(small)
+    angle = skew_angle(small, mask)
     if abs(angle) >= 0.1:
         arr = rotate_small(arr, -angle)
-        gray = gray_of(arr)
-        mask = page_mask(gray)
+        small = rotate_small(small, -angle)
+        mask = page_mask(small)
     warped = False
-    quad = table_quad(gray, mask)
+    quad = table_quad(small, mask)
     if quad is not None:
-        out = unwarp(arr, quad)
+        out = unwarp(arr, quad / f)
         if out is not None:
             arr, warped = out, True
     return Upright(arr, rotation, angle, warped, scale)

@@ -2,8 +2,10 @@
 
     upright (scale, quarter turn, deskew, unwarp) → seals found and lifted off
     → table grid → each cell cut into text lines (empty cells by ink)
-    → header read first (to know which columns hold numbers, and which way is up)
-    → all lines read by every engine in one batch each → cross-check → PageScan
+    → the engines read side by side (``_schedule``): numbers and short text by both,
+      long text by one (names by Tesseract, the lines above the table by RapidOCR;
+      RapidOCR takes a second look at any name Tesseract was unsure of)
+    → cross-check → PageScan
 
 Confidence is the point: a number is confident only when two engines read the same
 digits with high scores. Where the engines differ the cell says so (``agreed=False``)
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 import unicodedata
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Sequence
 
 import cv2
@@ -42,6 +44,7 @@ AGREED_FLOOR = 0.5  # below this, even an agreed reading keeps the weaker engine
 NOT_A_NUMBER_CAP = 0.3  # a number column cell that holds more than digits
 HEADER_ROWS_SEARCHED = 3
 CROSS_CHECK_MAX_RATIO = 8  # width/height: longer text lines are read by one engine only
+SECOND_LOOK_BELOW = 0.8  # the second engine's score under which the first reads a long line too
 DUST_PX = 18  # at the working scale (300 dpi) a printed character is 30 px or more
 
 
@@ -259,55 +262,68 @@ def _upside_down(prep: _Prepared, engines: Sequence[Engine]) -> bool:
     return osd is not None and osd[0] == 180 and osd[1] >= 2.0
 
 
+@dataclass
+class _Line:
+    """One line image to read, and what each engine made of it."""
+
+    pixels: np.ndarray
+    owner: tuple[str, int]  # ("cell", index in cells) or ("region", index in found)
+    long_text: bool  # long and not a number: read by the second engine first
+    digits: bool = False
+    reads: dict[int, LineText] = field(default_factory=dict)  # engine index → reading
+
+
 def _read(prep: _Prepared, numeric_headers: Sequence[str], engines: Sequence[Engine]) -> PageScan:
-    primary = engines[0]
+    """Read every line of the page with the engines, then combine the readings per cell.
+
+    The work is shared so both cores stay busy (see ``_schedule``): the second engine
+    starts at once on the long text lines (certificate names, lines below the table);
+    meanwhile the first engine reads the header (which columns hold numbers), then the
+    numbers, short text and the lines above the table; the second engine reads the
+    numbers and short text too; the first engine finally takes a second look at any long
+    line the second engine was unsure of.
+    """
     height, width = prep.gray.shape
     grid = None
-    regions: list[tuple[int, int]] = [(0, height)]
+    regions: list[tuple[int, int, bool]] = [(0, height, False)]  # top, bottom, below the table
     cells: list[_CellLines] = []
     if prep.table is not None:
         cells = list(prep.cells)
         x0, y0, x1, y1 = prep.table.bbox
-        regions = [(0, max(0, y0 - 2)), (min(height, y1 + 2), height)]
-    header, numeric_cols, header_reads = _numeric_columns(cells, numeric_headers, primary)
+        regions = [(0, max(0, y0 - 2), False), (min(height, y1 + 2), height, True)]
 
     # Free text (title, unit line, contact, date): lines found by ink, like cell lines.
     found: list[tuple[int, int, int, int]] = []
-    region_crops: list[np.ndarray] = []
+    lines: list[_Line] = []
+    for i, c in enumerate(cells):
+        for crop in c.lines:
+            lines.append(_Line(crop, ("cell", i), _long(crop)))
     ink = binarize(prep.gray)
     ink = cv2.bitwise_and(ink, page_mask(prep.gray))
     if prep.table is not None:
         ink[cv2.dilate(prep.table.rules, np.ones((5, 5), np.uint8)) > 0] = 0
-    for top, bottom in regions:
+    for top, bottom, below in regions:
         if bottom - top < 20:
             continue
         for (bx0, by0, bx1, by1), crop in _text_lines(ink[top:bottom], prep.gray[top:bottom]):
+            lines.append(_Line(crop, ("region", len(found)), below and _long(crop)))
             found.append((bx0, by0 + top, bx1, by1 + top))
-            region_crops.append(crop)
 
-    # Every line image of the page, read by every engine: one batch per engine.
-    line_images: list[LineImage] = []
-    owners: list[tuple[str, int]] = []
-    known: dict[int, LineText] = {}
-    for i, c in enumerate(cells):
-        for j, crop in enumerate(c.lines):
-            if (i, j) in header_reads:
-                known[len(line_images)] = header_reads[(i, j)]
-            line_images.append(LineImage(crop, digits=_numeric(c, numeric_cols, header)))
-            owners.append(("cell", i))
-    for j, crop in enumerate(region_crops):
-        line_images.append(LineImage(crop))
-        owners.append(("region", j))
-    readings = _read_all(engines, line_images, known)
+    header, numeric_cols = _schedule(lines, cells, numeric_headers, engines)
 
+    n = len(engines)
     per_cell: list[list[list[LineText | None]]] = [[[] for _ in engines] for _ in cells]
-    per_region: list[list[LineText | None]] = [[] for _ in found]
-    for k, (what, idx) in enumerate(owners):
-        if what == "cell":
-            for e in range(len(engines)):
-                per_cell[idx][e].append(readings[e][k])
-        else:
-            per_region[idx] = [readings[e][k] for e in range(len(engines))]
+    per_region: list[list[LineText | None]] = [[None] * n for _ in found]
+    for ln in lines:
+        what, idx = ln.owner
+        for e in range(n):
+            read = ln.reads.get(e)
+            if read is not None and ln.digits:
+                read = LineText(normalise_digits(read.text), read.confidence)
+            if what == "cell":
+                per_cell[idx][e].append(read)
+            else:
+                per_region[idx][e] = read
 
     if prep.table is not None:
         out_cells = []
@@ -316,63 +332,121 @@ def _read(prep: _Prepared, numeric_headers: Sequence[str], engines: Sequence[Eng
         tb = prep.table
         grid = Grid(n_rows=tb.n_rows, n_cols=tb.n_cols, cells=tuple(out_cells), bbox=tuple(float(v) for v in tb.bbox))
 
-    lines = [_combine_line(bbox, reads) for bbox, reads in zip(found, per_region)]
-    lines = [ln for ln in lines if ln.text]
-    lines.sort(key=lambda t: (t.bbox[1], t.bbox[0]))
+    text_lines = [_combine_line(bbox, reads) for bbox, reads in zip(found, per_region)]
+    text_lines = [ln for ln in text_lines if ln.text]
+    text_lines.sort(key=lambda t: (t.bbox[1], t.bbox[0]))
     return PageScan(
         width=float(width),
         height=float(height),
         grid=grid,
-        lines=tuple(lines),
+        lines=tuple(text_lines),
         seals=prep.seals,
         rotation=prep.upright.rotation,
         notes=prep.notes,
     )
 
 
-def _numeric_columns(
-    cells: list[_CellLines], numeric_headers: Sequence[str], engine: Engine
-) -> tuple[int, set[int], dict[tuple[int, int], LineText]]:
-    """The header row, the columns whose header names a count, and the lines read to find them.
+def _long(crop: np.ndarray) -> bool:
+    h, w = crop.shape[:2]
+    return w > CROSS_CHECK_MAX_RATIO * h
 
-    Only the top rows are read here (by one engine); the rest of the page is read in one
-    batch once we know which columns hold numbers.
+
+def _schedule(
+    lines: list[_Line], cells: list[_CellLines], numeric_headers: Sequence[str], engines: Sequence[Engine]
+) -> tuple[int, set[int]]:
+    """Have the engines read ``lines`` (filling ``reads``); return the header row and number columns.
+
+    Who reads what:
+    - numbers and short text (levels, 序号): every engine (the cross-check);
+    - long text above the table (title, unit line, often under the seal): the first engine;
+    - long text in cells (certificate names, checked against the catalogue later) and
+      below the table (contact, date): the second engine, and the first one as well where
+      the second was unsure (score under ``SECOND_LOOK_BELOW``) or read nothing.
+    The second engine runs on its own thread (Tesseract is a subprocess), so the two
+    engines work side by side.
+    """
+    first = engines[0]
+    others = list(enumerate(engines))[1:]
+    last = len(engines) - 1
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        early = None
+        if others:
+            todo = [ln for ln in lines if ln.long_text]
+            early = pool.submit(_read_into, engines[last], last, todo, False)
+        header, numeric_cols = _numeric_columns(lines, cells, numeric_headers, first)
+        for ln in lines:
+            if ln.owner[0] == "cell":
+                ln.digits = _numeric(cells[ln.owner[1]], numeric_cols, header)
+        cross = [ln for ln in lines if ln.digits or not _long(ln.pixels)]
+        later = [pool.submit(_read_into, e, k, cross, True) for k, e in others]
+        # The first engine: every line except the long ones the second engine has.
+        mine = [ln for ln in lines if 0 not in ln.reads and (ln.digits or not ln.long_text or not others)]
+        _read_into(first, 0, mine, False)
+        if early is not None:
+            early.result()
+            unsure = [
+                ln for ln in lines
+                if ln.long_text and not ln.digits and 0 not in ln.reads
+                and (last not in ln.reads or ln.reads[last].confidence < SECOND_LOOK_BELOW or not ln.reads[last].text)
+            ]
+            _read_into(first, 0, unsure, False)
+        for f in later:
+            f.result()
+    return header, numeric_cols
+
+
+def _read_into(engine: Engine, index: int, lines: list[_Line], overwrite_digits: bool) -> None:
+    """Read ``lines`` with one engine (those it has not read yet, or read as text but now digits)."""
+    todo = [ln for ln in lines if index not in ln.reads or (overwrite_digits and ln.digits)]
+    if not todo:
+        return
+    for ln, read in zip(todo, engine.read_lines([LineImage(ln.pixels, digits=ln.digits) for ln in todo])):
+        ln.reads[index] = read
+
+
+def _numeric_columns(
+    lines: list[_Line], cells: list[_CellLines], numeric_headers: Sequence[str], engine: Engine
+) -> tuple[int, set[int]]:
+    """The header row and the columns whose header names a count, read by one engine.
+
+    The header row is read first (its lines, and the short lines of the next rows: a body
+    cell that holds a plain number marks a number column too). Only when no header names
+    a count are the next rows read whole. The lines read here are not read again.
     """
     if not cells or not numeric_headers:
-        return 0, set(), {}
-    top = [(i, c) for i, c in enumerate(cells) if c.row < HEADER_ROWS_SEARCHED and c.lines]
-    keys = [(i, j) for i, c in top for j in range(len(c.lines))]
-    reads = engine.read_lines([LineImage(cells[i].lines[j]) for i, j in keys])
-    known = dict(zip(keys, reads))
-    texts = {(cells[i].row, cells[i].col): "".join(known[(i, j)].text for j in range(len(cells[i].lines))) for i, _ in top}
-    header, cols = 0, set()
-    for row in range(HEADER_ROWS_SEARCHED):
-        cols = {
-            col for (r, col), text in texts.items()
-            if r == row and any(h in _norm(text) for h in numeric_headers)
-        }
-        if cols:
-            header = row
-            break
+        return 0, set()
+    top = [ln for ln in lines if ln.owner[0] == "cell" and cells[ln.owner[1]].row < HEADER_ROWS_SEARCHED]
+    first = [ln for ln in top if cells[ln.owner[1]].row == 0 or not _long(ln.pixels)]
+    _read_into(engine, 0, first, False)
+
+    def texts() -> dict[tuple[int, int], str]:
+        out: dict[tuple[int, int], str] = {}
+        for ln in top:
+            c = cells[ln.owner[1]]
+            if 0 in ln.reads:
+                out[(c.row, c.col)] = out.get((c.row, c.col), "") + ln.reads[0].text
+        return out
+
+    header, cols = _header_row(texts(), numeric_headers)
+    if not cols:
+        _read_into(engine, 0, top, False)
+        header, cols = _header_row(texts(), numeric_headers)
     # A seal over the header can hide its words: a column whose first body rows read as
     # plain numbers is a number column too (序号 included, which only helps).
-    body = [(col, _norm(text)) for (r, col), text in texts.items() if r > header]
+    body = [(col, _norm(text)) for (r, col), text in texts().items() if r > header]
     for col in {c for c, _ in body}:
         values = [t for c, t in body if c == col and t]
         if values and all(t.isdigit() for t in values):
             cols.add(col)
-    return header, cols, known
+    return header, cols
 
 
-def _cross_checked(line: LineImage) -> bool:
-    """Lines the second engine reads too: numbers always, short text (levels, 序号).
-
-    Long text (certificate names, the title, the unit line) is left to the first engine:
-    the forms layer checks names against the catalogue, and reading them twice would
-    double the page's cost for little gain.
-    """
-    h, w = line.pixels.shape[:2]
-    return line.digits or w <= CROSS_CHECK_MAX_RATIO * h
+def _header_row(texts: dict[tuple[int, int], str], numeric_headers: Sequence[str]) -> tuple[int, set[int]]:
+    for row in range(HEADER_ROWS_SEARCHED):
+        cols = {col for (r, col), text in texts.items() if r == row and any(h in _norm(text) for h in numeric_headers)}
+        if cols:
+            return row, cols
+    return 0, set()
 
 
 def _numeric(c: _CellLines, numeric_cols: set[int], header: int) -> bool:
@@ -380,46 +454,16 @@ def _numeric(c: _CellLines, numeric_cols: set[int], header: int) -> bool:
     return c.col in numeric_cols and c.col_span == 1 and c.row > header
 
 
-def _read_all(
-    engines: Sequence[Engine], lines: list[LineImage], known: dict[int, LineText]
-) -> list[list[LineText | None]]:
-    """Per engine, its reading of each line (None where it did not read that line).
-
-    The first engine reads every line (except those in ``known``, read already); the
-    others read the cross-checked lines. Engines run side by side: Tesseract is a
-    subprocess, RapidOCR's inference releases the GIL.
-    """
-    if not lines:
-        return [[] for _ in engines]
-
-    def first_engine() -> list[LineText | None]:
-        todo = [k for k in range(len(lines)) if k not in known]
-        fresh = dict(zip(todo, engines[0].read_lines([lines[k] for k in todo])))
-        out: list[LineText | None] = []
-        for k, ln in enumerate(lines):
-            t = fresh.get(k) or known[k]
-            out.append(LineText(normalise_digits(t.text), t.confidence) if ln.digits else t)
-        return out
-
-    def other_engine(engine: Engine) -> list[LineText | None]:
-        todo = [k for k, ln in enumerate(lines) if _cross_checked(ln)]
-        read = dict(zip(todo, engine.read_lines([lines[k] for k in todo])))
-        return [read.get(k) for k in range(len(lines))]
-
-    if len(engines) == 1:
-        return [first_engine()]
-    with ThreadPoolExecutor(max_workers=len(engines) - 1) as pool:
-        futures = [pool.submit(other_engine, e) for e in engines[1:]]
-        first = first_engine()
-        return [first] + [f.result() for f in futures]
-
-
 def _combine_cell(c: _CellLines, reads: list[list[LineText]], numeric: bool) -> Cell:
     bbox = tuple(float(v) for v in c.bbox)
     if not c.lines:
         return Cell(c.row, c.col, "", 1.0, bbox, c.row_span, c.col_span, None)
     # Only engines that read every line of the cell take part in it.
-    reads = [r for r in reads if all(t is not None for t in r)] or reads[:1]
+    complete = [r for r in reads if all(t is not None for t in r)]
+    if not complete:  # no engine read every line: the one that read most, gaps as unread
+        best = max(reads, key=lambda r: sum(t is not None for t in r))
+        complete = [[t if t is not None else LineText("", 0.0) for t in best]]
+    reads = complete
     # A line no engine could read next to lines that were read is a speck, not a field.
     n_lines = len(c.lines)
     blank = [k for k in range(n_lines) if not any(r[k].text for r in reads)]
@@ -451,7 +495,7 @@ def _combine_cell(c: _CellLines, reads: list[list[LineText]], numeric: bool) -> 
 
 
 def _combine_line(bbox, reads: list[LineText | None]) -> TextLine:
-    reads = [r for r in reads if r is not None]
+    reads = [r for r in reads if r is not None] or [LineText("", 0.0)]
     text, conf = reads[0].text, reads[0].confidence
     agreed = None
     others: tuple[str, ...] = ()

@@ -38,18 +38,27 @@ def numeric_headers(profile: Profile) -> tuple[str, ...]:
     return tuple(sorted(names))
 
 
-def has_colour(image: Image.Image) -> bool:
+def _thumbnail(image: Image.Image) -> np.ndarray:
+    """The page as a 256×362 RGB array (int16), reduced in one cheap step first."""
+    small = image.convert("RGB") if image.mode not in ("RGB", "RGBA", "L") else image
+    factor = min(image.width // 512, image.height // 724)
+    if factor >= 2:
+        small = small.reduce(factor)  # box filter on the whole page, far cheaper than resize
+    return np.asarray(small.convert("RGB").resize((256, 362)), dtype=np.int16)
+
+
+def has_colour(image: Image.Image, small: np.ndarray | None = None) -> bool:
     """Whether a page image carries colour at all (a gray scan saved as RGB does not)."""
     if image.mode not in ("RGB", "RGBA", "P"):
         return False
-    small = np.asarray(image.convert("RGB").resize((256, 362)), dtype=np.int16)
+    small = _thumbnail(image) if small is None else small
     spread = small.max(axis=2) - small.min(axis=2)
     return float((spread > 24).mean()) > 0.0005
 
 
-def red_ink(image: Image.Image) -> float:
+def red_ink(image: Image.Image, small: np.ndarray | None = None) -> float:
     """Share of reddish pixels (loose on purpose: shadows, desks and faded seals count)."""
-    small = np.asarray(image.convert("RGB").resize((256, 362)), dtype=np.int16)
+    small = _thumbnail(image) if small is None else small
     r, g, b = small[..., 0], small[..., 1], small[..., 2]
     reddish = (r - np.maximum(g, b) >= 30) & (r >= 60)
     return float(reddish.mean())
@@ -59,7 +68,10 @@ def absence_visible(image: Image.Image) -> bool:
     """Would a missing seal be evident? Only on a colour page with no red ink anywhere:
     on a gray page a seal is one more dark shape, and red ink the seal finder did not
     claim may be a seal it missed."""
-    return has_colour(image) and red_ink(image) < RED_INK_NONE
+    if image.mode not in ("RGB", "RGBA", "P"):
+        return False
+    small = _thumbnail(image)
+    return has_colour(image, small) and red_ink(image, small) < RED_INK_NONE
 
 
 def _ocr(page: Page, profile: Profile) -> tuple[PageScan, bool]:

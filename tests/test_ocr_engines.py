@@ -102,3 +102,17 @@ def test_a_very_long_batch_is_split_below_tesseracts_height_limit(tesseract_call
     read = TesseractEngine(max_lines=4).read_lines([LineImage(text_line(n), digits=True) for n in numbers])
     assert len(tesseract_calls) == 3  # 4 + 4 + 3 lines
     assert [r.text for r in read] == numbers
+
+
+def test_rapid_reads_narrow_number_crops_at_their_own_width():
+    """Numbers are padded to DIGITS_MIN_WIDTH, not to the text width: same digits, less work."""
+    from ocr.engines import DIGITS_MIN_WIDTH, LINE_HEIGHT, TEXT_MIN_WIDTH
+
+    assert DIGITS_MIN_WIDTH < TEXT_MIN_WIDTH
+    numbers = ["7", "38", "129", "406", "5"]
+    crops = [text_line(n) for n in numbers]
+    assert sum(c.shape[1] * LINE_HEIGHT / c.shape[0] < TEXT_MIN_WIDTH for c in crops) >= 3  # padded less than before
+    mixed = [LineImage(c, digits=True) for c in crops] + [LineImage(text_line("中级"))]
+    read = RapidEngine().read_lines(mixed)
+    assert [t.text for t in read] == numbers + ["中级"]
+    assert all(t.confidence > 0.8 for t in read)

@@ -169,3 +169,66 @@ def test_tesseract_alone_turns_the_page_by_osd_and_claims_no_agreement():
         cell = result.grid.cell(r, 3)
         assert cell.agreed is None  # one engine: nothing to agree with, so never "confident" for a number
         assert cell.text == sample.rows[r - 1][3] or cell.confidence < 0.8
+
+
+class Recording(Engine):
+    """A real engine that remembers which line images it was given (and as digits or not)."""
+
+    def __init__(self, inner: Engine, score: float | None = None):
+        self.inner = inner
+        self.name = inner.name
+        self.score = score  # when set, every text line reads at this score (to force second looks)
+        self.seen: dict[int, tuple[bool, bool]] = {}  # line image id → (long, digits)
+
+    def read_lines(self, lines):
+        for ln in lines:
+            h, w = ln.pixels.shape[:2]
+            self.seen[id(ln.pixels)] = (w > 8 * h, ln.digits)
+        out = self.inner.read_lines(lines)
+        if self.score is None:
+            return out
+        return [t if ln.digits else LineText(t.text, self.score) for ln, t in zip(lines, out)]
+
+    def long_lines(self) -> set[int]:
+        return {k for k, (long, digits) in self.seen.items() if long and not digits}
+
+    def digit_lines(self) -> set[int]:
+        return {k for k, (_, digits) in self.seen.items() if digits}
+
+
+def _bench_scan(seed: int, engines):
+    """A page of the forms benchmark (names in one wide cell line each), read with ``engines``."""
+    from bench.generate import make_sample as bench_sample
+    from parsers.documents import iter_pages
+
+    sample = bench_sample("scan_color", seed)
+    image = list(iter_pages(sample.data, sample.filename))[-1].render()
+    return sample.truth["pages"][-1], scan_page(image, numeric_headers=("人数",), engines=engines)
+
+
+def test_long_cell_lines_are_read_by_the_second_engine_and_numbers_by_both():
+    first, second = Recording(RapidEngine()), Recording(TesseractEngine())
+    truth, result = _bench_scan(1000, (first, second))
+    rows = truth["lines"]
+    # Certificate names (long lines) went to Tesseract alone where it was sure of them.
+    second_only = second.long_lines() - set(first.seen)
+    assert len(second_only) >= len(rows) // 2
+    # Numbers (序号 and counts): both engines (RapidOCR read the first rows' while it looked
+    # for the header), and they agree.
+    assert len(second.digit_lines()) >= 2 * len(rows)
+    assert second.digit_lines() <= set(first.seen)
+    for r, line in enumerate(rows, start=1):
+        numbers = [line[k] for k in ("count", "approved", "requested") if k in line]
+        for j, value in enumerate(numbers):
+            cell = result.grid.cell(r, 3 + j)
+            assert cell.text == str(value) and cell.agreed is True
+
+
+def test_a_long_line_the_second_engine_is_unsure_of_is_read_again_by_the_first():
+    first, second = Recording(RapidEngine()), Recording(TesseractEngine(), score=0.5)
+    truth, result = _bench_scan(1000, (first, second))
+    assert second.long_lines() and second.long_lines() <= set(first.seen)  # every one read again
+    for r, line in enumerate(truth["lines"], start=1):
+        name = result.grid.cell(r, 1)
+        assert name.confidence > 0.5  # RapidOCR's reading leads, not the unsure one
+        assert line["certificate"] in norm(name.text)
