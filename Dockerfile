@@ -10,6 +10,7 @@ ENV DEBIAN_FRONTEND=noninteractive \
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       tesseract-ocr tesseract-ocr-chi-sim fonts-noto-cjk poppler-utils tzdata libgl1 libglib2.0-0 \
+      libtesseract-dev libleptonica-dev pkg-config g++ \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
@@ -19,7 +20,9 @@ COPY parsers ./parsers
 COPY ocr ./ocr
 COPY ledger ./ledger
 COPY config ./config
-RUN pip install --no-cache-dir . \
+# tesserocr is built against Debian's libtesseract (the Tesseract the command uses).
+RUN pip install --no-cache-dir --no-binary tesserocr . \
+ && apt-get purge -y --auto-remove g++ pkg-config \
  && useradd --system --create-home --home-dir /var/lib/intake intake \
  && mkdir -p /var/lib/intake/originals && chown -R intake:intake /var/lib/intake
 

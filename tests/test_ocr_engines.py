@@ -27,39 +27,80 @@ def tesseract_calls(monkeypatch):
     return calls
 
 
-def test_tesseract_reads_many_lines_in_one_process_per_kind(tesseract_calls):
-    numbers = ["7", "128", "45", "306", "1415", "9", "60", "233"]
-    names = ["物流管理", "老年照护", "智能财税"]
-    lines = [LineImage(text_line(n), digits=True) for n in numbers] + [LineImage(text_line(n)) for n in names]
-    read = TesseractEngine().read_lines(lines)
-    assert [r.text for r in read[: len(numbers)]] == numbers
-    assert [r.text for r in read[len(numbers):]] == names
+BACKENDS = pytest.mark.parametrize("in_process", [True, False], ids=["tesserocr", "command"])
+NUMBERS = ["7", "128", "45", "306", "1415", "9", "60", "233"]
+NAMES = ["物流管理", "老年照护", "智能财税"]
+
+
+@BACKENDS
+def test_tesseract_reads_many_lines_in_one_montage_per_kind(tesseract_calls, in_process):
+    lines = [LineImage(text_line(n), digits=True) for n in NUMBERS] + [LineImage(text_line(n)) for n in NAMES]
+    read = TesseractEngine(in_process=in_process).read_lines(lines)
+    assert [r.text for r in read[: len(NUMBERS)]] == NUMBERS
+    assert [r.text for r in read[len(NUMBERS):]] == NAMES
     assert all(r.confidence > 0.8 for r in read)
-    assert len(tesseract_calls) == 2  # one montage of digits, one of names: not one per cell
+    # One montage of digits, one of names: not one per cell; in-process, no process at all.
+    assert len(tesseract_calls) == (0 if in_process else 2)
 
 
-def test_empty_line_image_reads_as_nothing_with_no_confidence():
+def test_in_process_is_the_default_and_reads_like_the_command():
+    lines = [LineImage(text_line(n), digits=True) for n in NUMBERS] + [LineImage(text_line(n)) for n in NAMES]
+    engine = TesseractEngine()
+    assert engine.in_process
+    in_process = engine.read_lines(lines)
+    command = TesseractEngine(in_process=False).read_lines(lines)
+    assert [r.text for r in in_process] == [r.text for r in command]
+    assert all(abs(a.confidence - b.confidence) < 0.1 for a, b in zip(in_process, command))
+
+
+def test_in_process_engines_on_two_threads_do_not_mix_their_pages():
+    from concurrent.futures import ThreadPoolExecutor
+
+    batches = [[LineImage(text_line(n), digits=True) for n in NUMBERS[k:] + NUMBERS[:k]] for k in range(6)]
+    engine = TesseractEngine()
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        results = list(pool.map(engine.read_lines, batches))
+    for k, read in enumerate(results):
+        assert [r.text for r in read] == NUMBERS[k:] + NUMBERS[:k]
+
+
+@BACKENDS
+def test_empty_line_image_reads_as_nothing_with_no_confidence(in_process):
     blank = text_line(" ")
-    read = TesseractEngine().read_lines([LineImage(blank, digits=True), LineImage(text_line("42"), digits=True)])
+    read = TesseractEngine(in_process=in_process).read_lines(
+        [LineImage(blank, digits=True), LineImage(text_line("42"), digits=True)]
+    )
     assert read[0].text == "" and read[0].confidence == 0.0
     assert read[1].text == "42"
 
 
-def test_tesseract_timeout_is_a_typed_error():
-    engine = TesseractEngine(timeout=0.001)
+@BACKENDS
+def test_tesseract_timeout_is_a_typed_error(in_process):
+    engine = TesseractEngine(timeout=0.001, in_process=in_process)
     with pytest.raises(EngineTimeout, match="timed out"):
-        engine.read_lines([LineImage(text_line("物流管理"))])
+        engine.read_lines([LineImage(text_line("物流管理"))] * 20)
 
 
 def test_missing_tesseract_binary_is_a_typed_error(monkeypatch):
     monkeypatch.setattr(pytesseract.pytesseract, "tesseract_cmd", "/nonexistent/tesseract")
     with pytest.raises(EngineUnavailable, match="not installed"):
-        TesseractEngine().read_lines([LineImage(text_line("12"), digits=True)])
+        TesseractEngine(in_process=False).read_lines([LineImage(text_line("12"), digits=True)])
 
 
-def test_missing_language_data_is_a_typed_error():
+@BACKENDS
+def test_missing_language_data_is_a_typed_error(in_process):
     with pytest.raises(EngineUnavailable, match="language data"):
-        TesseractEngine(lang="zz_missing").read_lines([LineImage(text_line("物流"))])
+        TesseractEngine(lang="zz_missing", in_process=in_process).read_lines([LineImage(text_line("物流"))])
+
+
+def test_language_data_is_found_through_tessdata_prefix(monkeypatch, tmp_path):
+    from ocr.engines import tessdata_dir
+
+    monkeypatch.setenv("TESSDATA_PREFIX", str(tmp_path))
+    (tmp_path / "chi_sim.traineddata").write_bytes(b"")
+    assert tessdata_dir("chi_sim") == str(tmp_path)
+    monkeypatch.setenv("TESSDATA_PREFIX", str(tmp_path / "elsewhere"))
+    assert tessdata_dir("chi_sim") != str(tmp_path)  # the packaged data, not the empty file
 
 
 def test_rapidocr_reads_lines_and_agrees_with_tesseract_on_digits():
@@ -99,7 +140,8 @@ def test_a_very_long_batch_is_split_below_tesseracts_height_limit(tesseract_call
 
     assert MONTAGE_MAX_LINES * (48 + 36) < 32767  # the real limit, checked on the real constant
     numbers = [str(n) for n in range(10, 21)]
-    read = TesseractEngine(max_lines=4).read_lines([LineImage(text_line(n), digits=True) for n in numbers])
+    engine = TesseractEngine(max_lines=4, in_process=False)
+    read = engine.read_lines([LineImage(text_line(n), digits=True) for n in numbers])
     assert len(tesseract_calls) == 3  # 4 + 4 + 3 lines
     assert [r.text for r in read] == numbers
 
