@@ -18,6 +18,7 @@ Every call has a time limit; failures become ``ocr.errors`` types.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import queue
 import re
@@ -214,11 +215,7 @@ _idle_lock = threading.Lock()
 
 
 def _tesserocr_available() -> bool:
-    try:
-        import tesserocr  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    return importlib.util.find_spec("tesserocr") is not None
 
 
 def tessdata_dir(lang: str) -> str:

@@ -62,6 +62,13 @@ class _CellLines:
 
 
 @dataclass(frozen=True)
+class _RegionLine:
+    bbox: tuple[int, int, int, int]
+    pixels: np.ndarray
+    below: bool  # below the table
+
+
+@dataclass(frozen=True)
 class _Prepared:
     upright: Upright
     gray: np.ndarray  # seals lifted off, ruling lines kept
@@ -69,6 +76,7 @@ class _Prepared:
     table: TableLines | None
     notes: tuple[str, ...]
     cells: tuple[_CellLines, ...] = ()  # the table's cells cut into line images
+    regions: tuple[_RegionLine, ...] = ()  # text lines around the table
 
 
 def scan_page(
@@ -102,7 +110,8 @@ def upright_image(image: Image.Image) -> Image.Image:
 def _prepare(up: Upright) -> _Prepared:
     seals = find_seals(up.pixels)
     gray, seal_notes = remove_seals(up.pixels, seals)
-    table = find_table(gray, page_mask(gray))
+    mask = page_mask(gray)
+    table = find_table(gray, mask)
     notes = []
     if up.rotation:
         notes.append(f"page turned {up.rotation}°")
@@ -115,9 +124,30 @@ def _prepare(up: Upright) -> _Prepared:
     if table is None:
         notes.append("no ruled table found")
     prep = _Prepared(up, gray, tuple(seals), table, tuple(notes + seal_notes))
-    if table is not None:
-        prep = replace(prep, cells=tuple(_cell_lines(prep)))
-    return prep
+    # Cells and the free text around the table are cut side by side (OpenCV and NumPy
+    # release the GIL): the reading cannot start before both are done.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        around = pool.submit(_region_lines, prep, mask)
+        cells = tuple(_cell_lines(prep)) if table is not None else ()
+        return replace(prep, cells=cells, regions=tuple(around.result()))
+
+
+def _region_lines(prep: _Prepared, mask: np.ndarray) -> list[_RegionLine]:
+    """Free text lines (title, unit line, contact, date) above and below the table, by ink."""
+    height = prep.gray.shape[0]
+    ink = cv2.bitwise_and(binarize(prep.gray), mask)
+    regions = [(0, height, False)]  # top, bottom, below the table
+    if prep.table is not None:
+        ink[cv2.dilate(prep.table.rules, np.ones((5, 5), np.uint8)) > 0] = 0
+        _, y0, _, y1 = prep.table.bbox
+        regions = [(0, max(0, y0 - 2), False), (min(height, y1 + 2), height, True)]
+    out = []
+    for top, bottom, below in regions:
+        if bottom - top < 20:
+            continue
+        for (x0, y0, x1, y1), crop in _text_lines(ink[top:bottom], prep.gray[top:bottom]):
+            out.append(_RegionLine((x0, y0 + top, x1, y1 + top), crop, below))
+    return out
 
 
 def _cell_lines(prep: _Prepared) -> list[_CellLines]:
@@ -280,29 +310,14 @@ def _read(prep: _Prepared, numeric_headers: Sequence[str], engines: Sequence[Eng
     """Read every line of the page with the engines (see ``_schedule``), then combine per cell."""
     height, width = prep.gray.shape
     grid = None
-    regions: list[tuple[int, int, bool]] = [(0, height, False)]  # top, bottom, below the table
-    cells: list[_CellLines] = []
-    if prep.table is not None:
-        cells = list(prep.cells)
-        x0, y0, x1, y1 = prep.table.bbox
-        regions = [(0, max(0, y0 - 2), False), (min(height, y1 + 2), height, True)]
-
-    # Free text (title, unit line, contact, date): lines found by ink, like cell lines.
-    found: list[tuple[int, int, int, int]] = []
+    cells = list(prep.cells)
     lines: list[_Line] = []
     for i, c in enumerate(cells):
         for crop in c.lines:
             lines.append(_Line(crop, ("cell", i)))
-    ink = binarize(prep.gray)
-    ink = cv2.bitwise_and(ink, page_mask(prep.gray))
-    if prep.table is not None:
-        ink[cv2.dilate(prep.table.rules, np.ones((5, 5), np.uint8)) > 0] = 0
-    for top, bottom, below in regions:
-        if bottom - top < 20:
-            continue
-        for (bx0, by0, bx1, by1), crop in _text_lines(ink[top:bottom], prep.gray[top:bottom]):
-            lines.append(_Line(crop, ("region", len(found)), below))
-            found.append((bx0, by0 + top, bx1, by1 + top))
+    found = [r.bbox for r in prep.regions]
+    for i, r in enumerate(prep.regions):
+        lines.append(_Line(r.pixels, ("region", i), r.below))
 
     def seal_near(owner: tuple[str, int]) -> bool:
         box = cells[owner[1]].bbox if owner[0] == "cell" else found[owner[1]]
@@ -363,30 +378,39 @@ def _schedule(
     pixel column of a line, RapidOCR ~0.25 ms), the others are *checkers*:
     - numbers: every engine — two engines reading the same digits is what makes a number
       confident;
-    - text (names, levels, header, title, unit line): the reader; a checker reads again
+    - text in the table (names, levels, header words): the reader; a checker reads again
       every cell or line the reader was unsure of (score under ``SECOND_LOOK_BELOW``, or
-      nothing read from ink);
-    - lines below the table (contact, signature, date: they only inform notes): the reader. Measured on 971 benchmark text
-      lines: where Tesseract scored ≥ 0.8, RapidOCR read the same text in 841 of 842
-      (the other: a bracket's shape).
+      nothing read from ink). Measured on 971 benchmark text lines: where Tesseract
+      scored ≥ 0.8, RapidOCR read the same text in 841 of 842 (the other: a bracket);
+    - lines below the table (contact, signature, date: they only inform notes): the reader;
+    - the lines above the table (title, the unit line a seal often covers): the first
+      checker, from the start (it reads them while the reader finds the header);
+    - some certificate names go to the first checker instead of the reader, so both
+      engines finish together (``_share``).
     The checkers work on their own thread (both engines release the GIL): numbers first,
     while the reader reads the text; then the second looks, part by part as the reader
     finishes each, while the reader goes on to the numbers and the lines below the table.
     """
     reader = len(engines) - 1
     checkers = [(k, e) for k, e in enumerate(engines) if k != reader]
-    header, numeric_cols = _numeric_columns(lines, cells, numeric_headers, engines)
-    for ln in lines:
-        if ln.owner[0] == "cell":
-            ln.digits = _numeric(cells[ln.owner[1]], numeric_cols, header)
-    digits = [ln for ln in lines if ln.digits]
-    text = [ln for ln in lines if not ln.digits and not ln.below]
-    below = [ln for ln in lines if ln.below]
-    theirs = _share(text, digits, below, engines, seal_near) if checkers else []
-    moved = {id(ln) for ln in theirs}
-    text = [ln for ln in text if id(ln) not in moved]
+    # (on a page without a table, its text is shared like the table's)
+    above = [ln for ln in lines if ln.owner[0] == "region" and not ln.below] if checkers and cells else []
     with ThreadPoolExecutor(max_workers=1) as pool:
-        jobs = [pool.submit(_read_into, e, k, digits + theirs, True) for k, e in checkers[:1]]
+        # The lines above the table (title, the unit line the seal sits on) go to the first
+        # checker at once: it reads them while the reader finds the header.
+        jobs = [pool.submit(_read_into, e, k, above, False) for k, e in checkers[:1]]
+        header, numeric_cols = _numeric_columns(lines, cells, numeric_headers, engines)
+        for ln in lines:
+            if ln.owner[0] == "cell":
+                ln.digits = _numeric(cells[ln.owner[1]], numeric_cols, header)
+        digits = [ln for ln in lines if ln.digits]
+        below = [ln for ln in lines if ln.below]
+        taken = {id(ln) for ln in above}
+        text = [ln for ln in lines if not ln.digits and not ln.below and id(ln) not in taken]
+        theirs = _share(text, digits + above, below, engines, seal_near) if checkers else []
+        moved = {id(ln) for ln in theirs}
+        text = [ln for ln in text if id(ln) not in moved]
+        jobs += [pool.submit(_read_into, e, k, digits + theirs, True) for k, e in checkers[:1]]
         jobs += [pool.submit(_read_into, e, k, digits, True) for k, e in checkers[1:]]
         # The text in a few parts, so the checkers' second looks start while the reader goes on.
         for part in _parts(text, SECOND_LOOK_PARTS):
@@ -406,25 +430,29 @@ def _columns(ln: _Line) -> float:
 
 
 def _share(
-    text: list[_Line], digits: list[_Line], below: list[_Line], engines: Sequence[Engine], seal_near
+    text: list[_Line], checked: list[_Line], below: list[_Line], engines: Sequence[Engine], seal_near
 ) -> list[_Line]:
-    """The text lines the first checker reads instead of the reader, so both finish together.
+    """The cell lines the first checker reads instead of the reader, so both finish together.
 
-    Only free lines above the table and cells holding a long line (certificate names) are
-    shared; levels, header words and numbers keep their readers. Lines near a seal go to
-    the checker first (RapidOCR reads through a seal far better), then lines above the
-    table, then names from the bottom of the table up. The estimate uses each engine's
-    ``ms_per_column`` and reserves checker time for second looks.
+    ``text``: cell lines the reader would read; ``checked``: lines the checker reads anyway
+    (numbers, which the reader reads too, and the lines above the table); ``below``: lines
+    only the reader reads. Only cells holding a long line (certificate names) and free
+    lines (on a page without a table) are shared;
+    levels, header words and numbers keep their readers. Cells near a seal go to the
+    checker first (RapidOCR reads through a seal far better), then names from the bottom
+    of the table up (the reader's last parts: its second looks would come last). The
+    estimate uses each engine's ``ms_per_column`` and reserves checker time for second looks.
     """
     reader, checker = engines[-1], engines[0]
     groups: dict[tuple[str, int], list[_Line]] = {}
     for ln in text:
         groups.setdefault(ln.owner, []).append(ln)
     movable = [g for owner, g in groups.items() if owner[0] == "region" or any(_long(ln.pixels) for ln in g)]
-    movable.sort(key=lambda g: (not seal_near(g[0].owner), g[0].owner[0] != "region", -g[0].owner[1]))
+    movable.sort(key=lambda g: (not seal_near(g[0].owner), -g[0].owner[1]))
+    digits = [ln for ln in checked if ln.digits]
     reader_ms = reader.ms_per_column * (sum(map(_columns, text)) + sum(map(_columns, below)))
     reader_ms += reader.ms_per_column * DIGIT_COST * sum(map(_columns, digits))
-    checker_ms = checker.ms_per_column * (sum(map(_columns, digits)) + SECOND_LOOK_SHARE * sum(map(_columns, text)))
+    checker_ms = checker.ms_per_column * (sum(map(_columns, checked)) + SECOND_LOOK_SHARE * sum(map(_columns, text)))
     theirs: list[_Line] = []
     for g in movable:
         width = sum(map(_columns, g))
@@ -439,7 +467,7 @@ def _share(
 
 def _parts(lines: list[_Line], n: int) -> list[list[_Line]]:
     """``lines`` in about ``n`` parts of similar width, never splitting a cell's lines."""
-    total = sum(ln.pixels.shape[1] / max(1, ln.pixels.shape[0]) for ln in lines)
+    total = sum(map(_columns, lines))
     parts: list[list[_Line]] = [[]]
     width = 0.0
     for ln in lines:
@@ -447,7 +475,7 @@ def _parts(lines: list[_Line], n: int) -> list[list[_Line]]:
             parts.append([])
             width = 0.0
         parts[-1].append(ln)
-        width += ln.pixels.shape[1] / max(1, ln.pixels.shape[0])
+        width += _columns(ln)
     return [p for p in parts if p]
 
 
@@ -476,17 +504,16 @@ def _numeric_columns(
     """The header row and the columns whose header names a count.
 
     The reader reads the header row's lines and the short lines of the next rows (a body
-    cell that holds a plain number marks a number column too); the checkers read again
-    the cells it was unsure of (a seal over the header). Only when no header names a
-    count are the next rows read whole. The lines read here are not read again.
+    cell that holds a plain number marks a number column too). Only when no header
+    names a count do the checkers read again the cells it was unsure of (a seal over the
+    header), and then the next rows are read whole. The lines read here are not read again.
     """
     if not cells or not numeric_headers:
         return 0, set()
     reader = len(engines) - 1
     top = [ln for ln in lines if ln.owner[0] == "cell" and cells[ln.owner[1]].row < HEADER_ROWS_SEARCHED]
 
-    def read(todo: list[_Line]) -> None:
-        _read_into(engines[reader], reader, todo, False)
+    def look_again(todo: list[_Line]) -> None:
         again = _second_look(todo, reader)
         for k, e in enumerate(engines):
             if k != reader:
@@ -506,10 +533,15 @@ def _numeric_columns(
             out[(c.row, c.col)] = out.get((c.row, c.col), "") + text
         return out
 
-    read([ln for ln in top if cells[ln.owner[1]].row == 0 or not _long(ln.pixels)])
+    first = [ln for ln in top if cells[ln.owner[1]].row == 0 or not _long(ln.pixels)]
+    _read_into(engines[reader], reader, first, False)
     header, cols = _header_row(texts(False), numeric_headers)
     if not cols:
-        read(top)
+        look_again(first)
+        header, cols = _header_row(texts(False), numeric_headers)
+    if not cols:
+        _read_into(engines[reader], reader, top, False)
+        look_again(top)
         header, cols = _header_row(texts(False), numeric_headers)
     # A seal over the header can hide its words: a column whose first body rows read as
     # plain numbers is a number column too (序号 included, which only helps).
@@ -588,12 +620,6 @@ def _combine_line(bbox, reads: list[LineText | None]) -> TextLine:
 
 def _overlap(a, b) -> bool:
     return min(a[2], b[2]) > max(a[0], b[0]) and min(a[3], b[3]) > max(a[1], b[1])
-
-
-def _crop(gray: np.ndarray, bbox) -> np.ndarray:
-    x0, y0, x1, y1 = (int(round(v)) for v in bbox)
-    pad = max(3, (y1 - y0) // 6)
-    return gray[max(0, y0 - pad):min(gray.shape[0], y1 + pad), max(0, x0 - pad):min(gray.shape[1], x1 + pad)]
 
 
 def _norm(text: str) -> str:

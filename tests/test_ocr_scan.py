@@ -264,6 +264,8 @@ def test_lines_are_shared_so_both_engines_finish_together():
     names = _lines(20, "cell")  # ten times wider than high: long lines, movable
     levels = _lines(20, "cell", width=96, start=100)  # short: stay with the reader
     digits = _lines(20, "cell", width=60, start=200)
+    for ln in digits:
+        ln.digits = True
     reader, checker = Priced(0.1), Priced(0.25)
     theirs = _share(names + levels, digits, [], (checker, reader), lambda owner: False)
     assert theirs and set(map(id, theirs)) <= set(map(id, names))
