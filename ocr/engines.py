@@ -146,7 +146,7 @@ class TesseractEngine(Engine):
 
     def _read_montage(self, crops: list[np.ndarray], digits: bool) -> list[LineText]:
         """Stack the line images into one image, OCR it once, map words back by position."""
-        scaled = [_to_height(c, LINE_HEIGHT) for c in crops]
+        scaled = [_whiten(_to_height(c, LINE_HEIGHT)) for c in crops]
         width = max(c.shape[1] for c in scaled) + 2 * MONTAGE_GAP
         height = sum(c.shape[0] + MONTAGE_GAP for c in scaled) + MONTAGE_GAP
         if width * height > MAX_MONTAGE_PIXELS:
@@ -263,6 +263,15 @@ def _words_in_process(image: np.ndarray, lang: str, digits: bool, timeout: float
     finally:
         api.Clear()
         idle.put(api)
+
+
+def _whiten(gray: np.ndarray) -> np.ndarray:
+    """The line with its paper made white. A photo's paper is gray, and Tesseract thresholds
+    the montage as one image: gray crops on the white canvas turned into black boxes."""
+    paper = float(np.percentile(gray, 90))
+    if paper >= 245:
+        return gray
+    return np.clip(gray.astype(np.float32) * (255.0 / max(paper, 1.0)), 0, 255).astype(np.uint8)
 
 
 def _to_height(gray: np.ndarray, height: int) -> np.ndarray:

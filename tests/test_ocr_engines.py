@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import pytesseract
 
@@ -158,3 +159,12 @@ def test_rapid_reads_narrow_number_crops_at_their_own_width():
     read = RapidEngine().read_lines(mixed)
     assert [t.text for t in read] == numbers + ["中级"]
     assert all(t.confidence > 0.8 for t in read)
+
+
+@BACKENDS
+def test_numbers_on_a_photos_gray_paper_are_read(in_process):
+    """A photo's paper is gray: its crops, stacked on a white montage, once thresholded to
+    black boxes and read as nothing (a whole number column sent to review)."""
+    gray_paper = [LineImage((text_line(n).astype(np.float32) * 0.62 + 20).astype(np.uint8), digits=True) for n in NUMBERS]
+    read = TesseractEngine(in_process=in_process).read_lines(gray_paper)
+    assert [r.text for r in read] == NUMBERS
