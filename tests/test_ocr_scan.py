@@ -210,9 +210,9 @@ def test_text_is_read_by_tesseract_numbers_by_both_and_names_shared():
     first, second = Recording(RapidEngine()), Recording(TesseractEngine())
     truth, result = _bench_scan(1000, (first, second))
     rows = truth["lines"]
-    # Counts: both engines, and they agree; 序号 (it only numbers the rows): Tesseract.
+    # Numbers (序号 and counts): both engines, and they agree.
     assert len(second.digit_lines()) >= 2 * len(rows)
-    assert len(second.digit_lines() - set(first.seen)) == len(rows)
+    assert second.digit_lines() <= set(first.seen)
     for r, line in enumerate(rows, start=1):
         numbers = [line[k] for k in ("count", "approved", "requested") if k in line]
         for j, value in enumerate(numbers):
