@@ -504,9 +504,9 @@ def _numeric_columns(
     """The header row and the columns whose header names a count.
 
     The reader reads the header row's lines and the short lines of the next rows (a body
-    cell that holds a plain number marks a number column too). Only when no header
-    names a count do the checkers read again the cells it was unsure of (a seal over the
-    header), and then the next rows are read whole. The lines read here are not read again.
+    cell that holds a plain number marks a number column too); the checkers read again
+    the header cells it was unsure of (a seal over the header). Only when no header names
+    a count are the next rows read whole. The lines read here are not read again.
     """
     if not cells or not numeric_headers:
         return 0, set()
@@ -536,9 +536,10 @@ def _numeric_columns(
     first = [ln for ln in top if cells[ln.owner[1]].row == 0 or not _long(ln.pixels)]
     _read_into(engines[reader], reader, first, False)
     header, cols = _header_row(texts(False), numeric_headers)
-    if not cols:
-        look_again(first)
-        header, cols = _header_row(texts(False), numeric_headers)
+    # The checkers read again what the reader was unsure of: in the header row when one
+    # was found (a second count column may hide under a misread), else in all first lines.
+    look_again([ln for ln in first if cells[ln.owner[1]].row == header] if cols else first)
+    header, cols = _header_row(texts(False), numeric_headers)
     if not cols:
         _read_into(engines[reader], reader, top, False)
         look_again(top)

@@ -99,6 +99,35 @@ def test_increase_form_reads_both_number_columns_as_digits():
     assert any("deskewed" in n for n in result.notes)
 
 
+class MisreadsCounts(Engine):
+    """Tesseract on a bad page: the 调增后人数 header and any number read as text come out garbled."""
+
+    name = "misreads-counts"
+
+    def __init__(self, inner: Engine):
+        self.inner = inner
+
+    def read_lines(self, lines):
+        out = []
+        for ln, t in zip(lines, self.inner.read_lines(lines)):
+            if not ln.digits and "后人" in t.text:
+                t = LineText("调培后人敬", 0.4)
+            elif not ln.digits and t.text.strip().isdigit():
+                t = LineText("呈和", 0.4)
+            out.append(t)
+        return out
+
+
+def test_a_count_header_the_reader_misread_is_read_again():
+    # 原批准人数 is read well, so a count column is found; 调增后人数 must not be lost.
+    sample = make_sample(51, "increase", n_rows=3)
+    image = scan(sample, CATEGORIES["clean"], 51)
+    result = scan_page(image, engines=(RapidEngine(), MisreadsCounts(TesseractEngine())))
+    for r in range(1, 4):
+        cell = result.grid.cell(r, 4)
+        assert cell.text == sample.rows[r - 1][4] and cell.agreed is True, cell
+
+
 class LyingDigits(Engine):
     """A fault injected through the real extension point: reads every number one too high."""
 
