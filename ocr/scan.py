@@ -398,7 +398,8 @@ def _schedule(
     with ThreadPoolExecutor(max_workers=1) as pool:
         # The lines above the table (title, the unit line the seal sits on) go to the first
         # checker at once: it reads them while the reader finds the header.
-        jobs = [pool.submit(_read_into, e, k, above, False) for k, e in checkers[:1]]
+        # One line at a time, so a second look at the header is not queued behind them all.
+        jobs = [pool.submit(_read_into, e, k, [ln], False) for k, e in checkers[:1] for ln in above]
         header, numeric_cols = _numeric_columns(lines, cells, numeric_headers, engines)
         for ln in lines:
             if ln.owner[0] == "cell":
@@ -536,9 +537,14 @@ def _numeric_columns(
     first = [ln for ln in top if cells[ln.owner[1]].row == 0 or not _long(ln.pixels)]
     _read_into(engines[reader], reader, first, False)
     header, cols = _header_row(texts(False), numeric_headers)
-    # The checkers read again what the reader was unsure of: in the header row when one
-    # was found (a second count column may hide under a misread), else in all first lines.
-    look_again([ln for ln in first if cells[ln.owner[1]].row == header] if cols else first)
+    # The checkers read again what the reader was unsure of: when a header was found, in
+    # its cells over columns that may still hold counts (a second count column may hide
+    # under a misread); else in all the first lines.
+    if cols:
+        known = cols | _text_columns(top, cells, header, reader)
+        look_again([ln for ln in first if cells[ln.owner[1]].row == header and cells[ln.owner[1]].col not in known])
+    else:
+        look_again(first)
     header, cols = _header_row(texts(False), numeric_headers)
     if not cols:
         _read_into(engines[reader], reader, top, False)
@@ -552,6 +558,19 @@ def _numeric_columns(
         if values and all(t.isdigit() for t in values):
             cols.add(col)
     return header, cols
+
+
+def _text_columns(top: list[_Line], cells: list[_CellLines], header: int, reader: int) -> set[int]:
+    """Columns that surely hold text below the header: a long line (a name), or words the reader was sure of."""
+    out = set()
+    for ln in top:
+        c = cells[ln.owner[1]]
+        if c.row <= header:
+            continue
+        read = ln.reads.get(reader)
+        if _long(ln.pixels) or (not _unsure(read) and not any(ch.isdigit() for ch in read.text)):
+            out.add(c.col)
+    return out
 
 
 def _header_row(texts: dict[tuple[int, int], str], numeric_headers: Sequence[str]) -> tuple[int, set[int]]:
