@@ -314,8 +314,10 @@ def _read_rows(
         if all(not cell_text(cells[f]) for f in cells):
             continue  # blank trailing row
         position += 1
-        seq_text = key(cell_text(grid.cell(r, header.seq))) if header.seq is not None else ""
-        number = int(seq_text) if seq_text.isdigit() and len(seq_text) < 4 else position
+        # The school's 序号 when it was read with confidence; else the position (a misread
+        # 序号 would put a right row under another row's number).
+        seq = read_number(grid.cell(r, header.seq), source) if header.seq is not None else Value(None, False)
+        number = seq.value if seq.confident and seq.value < 1000 else position
         name_read = cell_text(cells["certificate"])
         match = catalogue.match(name_read)
         if match.name is not None:

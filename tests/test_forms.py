@@ -112,6 +112,17 @@ def test_number_read_by_one_engine_only_is_not_confident():
     assert form.lines[1].confident
 
 
+def test_row_number_is_the_schools_seq_only_when_read_with_confidence():
+    rows = summary_rows(
+        ["1", "物流管理", "初级", "5"],
+        [_cell(2, 0, "5", conf=0.3, agreed=False), "母婴护理", "初级", "7"],  # a misread 2
+        ["4", "数据标注", "中级", "3"],  # the school's own numbering, read well
+        total="15",
+    )
+    form = read(scan(rows)).form
+    assert [(l.row, l.certificate) for l in form.lines] == [(1, "物流管理"), (2, "母婴护理"), (4, "数据标注")]
+
+
 def test_engines_disagreeing_or_low_confidence_mark_the_line():
     rows = summary_rows(
         ["1", "物流管理", "初级", _cell(1, 3, "18", agreed=False)],
