@@ -1,9 +1,10 @@
 """Measure the OCR layer alone: ``python -m bench.ocr_bench [--per-category N]``.
 
-Renders both forms (``bench.ocr_samples``) in every degradation, runs ``ocr.scan_page``
-and, on the same images, naive full-page Tesseract (``chi_sim --psm 6``). Prints per
-category: field accuracy (certificate, level, each number: exact text), silent errors
-(a wrong field reported as confident), seconds per page, peak memory.
+Renders both forms (``bench.ocr_samples``, a view of ``bench.generate``) in every
+degradation, runs ``ocr.scan_page`` and, on the same images, naive full-page Tesseract
+(``chi_sim --psm 6``). Prints per category: field accuracy (certificate, level, each
+number: exact text), silent errors (a wrong field reported as confident), seconds per
+page, peak memory.
 
 A field counts as *confident* by the rule ``parsers.forms`` applies to OCR cells: a number
 when both engines read the same digits with confidence ≥ 0.8, a text cell when the engines
@@ -200,7 +201,7 @@ def main(argv: list[str] | None = None) -> None:
             kind = "summary" if i % 2 == 0 else "increase"
             sample = make_sample(seed, kind)
             image = scan(sample, CATEGORIES[cat], seed)
-            truth = sample.truth | {"blank_rows": sample.blank_rows}
+            truth = sample.truth
             t0, c0 = time.perf_counter(), cpu_seconds()
             result = scan_page(image, engines=engines)
             times.append(time.perf_counter() - t0)

@@ -13,7 +13,7 @@ from tests.ocr_images import CATEGORIES, make_sample, scan
 
 @pytest.mark.parametrize("angle", [2.5, -4.0, 0.6])
 def test_skew_is_measured_on_the_ruling_lines(angle):
-    image = scan(make_sample(31), Degradation(skew=angle, jpeg=80), 31)
+    image = scan(make_sample(31), Degradation(skew=angle, jpeg_quality=80), 31)
     assert skew_angle(gray_of(to_array(image))) == pytest.approx(angle, abs=0.15)
 
 
@@ -42,7 +42,7 @@ def test_photo_is_unwarped_until_the_table_is_a_rectangle():
     g = gray_of(up.pixels)
     table = find_table(g, page_mask(g))  # the desk around the sheet is not part of the form
     assert table is not None
-    assert (table.n_rows, table.n_cols) == (1 + 6 + sample.blank_rows + 1, 4)
+    assert (table.n_rows, table.n_cols) == (1 + 6 + sample.spec.blank_rows + 1, 4)
     # Straight and square: each rule runs at one height / position from end to end.
     from ocr.grid import binarize, rule_masks
 

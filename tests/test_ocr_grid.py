@@ -36,7 +36,7 @@ def test_wrapped_name_row_is_one_tall_row_not_two():
 def test_increase_grid_has_five_columns_and_no_merged_cells():
     sample = make_sample(11, "increase", n_rows=6)
     table = find_table(gray(render(sample)))
-    assert (table.n_rows, table.n_cols) == (1 + 6 + sample.blank_rows, 5)
+    assert (table.n_rows, table.n_cols) == (1 + 6 + sample.spec.blank_rows, 5)
     assert all(c.row_span == c.col_span == 1 for c in table.cells)
 
 
