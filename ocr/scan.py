@@ -43,6 +43,7 @@ DISAGREEMENT_CAP = 0.3  # confidence of a cell the engines read differently
 AGREED_FLOOR = 0.5  # below this, even an agreed reading keeps the weaker engine's score
 NOT_A_NUMBER_CAP = 0.3  # a number column cell that holds more than digits
 HEADER_ROWS_SEARCHED = 3
+SEQUENCE_HEADERS = ("序号",)  # a column that numbers the rows: digits, but not a count
 LONG_LINE_RATIO = 8  # width/height: a longer cell line is a name, not a header word or number
 SECOND_LOOK_BELOW = 0.8  # the reader's score under which a checker reads a text line again
 SECOND_LOOK_PARTS = 4  # the reader's text in this many montages (second looks start after each)
@@ -377,7 +378,8 @@ def _schedule(
     The last engine is the *reader* (Tesseract by default: in-process it costs ~0.1 ms per
     pixel column of a line, RapidOCR ~0.25 ms), the others are *checkers*:
     - numbers: every engine — two engines reading the same digits is what makes a number
-      confident (序号 too: the form reader numbers the lines by it);
+      confident; 序号, which only numbers the rows, the reader alone (one engine's 序号 is
+      never confident, so the form reader numbers those lines by position);
     - text in the table (names, levels, header words): the reader; a checker reads again
       every cell or line the reader was unsure of (score under ``SECOND_LOOK_BELOW``, or
       nothing read from ink). Measured on 971 benchmark text lines: where Tesseract
@@ -405,14 +407,16 @@ def _schedule(
             if ln.owner[0] == "cell":
                 ln.digits = _numeric(cells[ln.owner[1]], numeric_cols, header)
         digits = [ln for ln in lines if ln.digits]
+        numbered = _sequence_columns(lines, cells, header)
+        checked = [ln for ln in digits if cells[ln.owner[1]].col not in numbered]
         below = [ln for ln in lines if ln.below]
         taken = {id(ln) for ln in above}
         text = [ln for ln in lines if not ln.digits and not ln.below and id(ln) not in taken]
-        theirs = _share(text, digits + above, below, engines, seal_near) if checkers else []
+        theirs = _share(text, checked + above, below, engines, seal_near) if checkers else []
         moved = {id(ln) for ln in theirs}
         text = [ln for ln in text if id(ln) not in moved]
-        jobs += [pool.submit(_read_into, e, k, digits + theirs, True) for k, e in checkers[:1]]
-        jobs += [pool.submit(_read_into, e, k, digits, True) for k, e in checkers[1:]]
+        jobs += [pool.submit(_read_into, e, k, checked + theirs, True) for k, e in checkers[:1]]
+        jobs += [pool.submit(_read_into, e, k, checked, True) for k, e in checkers[1:]]
         # The text in a few parts, so the checkers' second looks start while the reader goes on.
         for part in _parts(text, SECOND_LOOK_PARTS):
             _read_into(engines[reader], reader, part, False)
@@ -558,6 +562,16 @@ def _numeric_columns(
         if values and all(t.isdigit() for t in values):
             cols.add(col)
     return header, cols
+
+
+def _sequence_columns(lines: list[_Line], cells: list[_CellLines], header: int) -> set[int]:
+    """Columns whose header cell reads 序号 (by any engine)."""
+    out = set()
+    for ln in lines:
+        if ln.owner[0] == "cell" and cells[ln.owner[1]].row == header:
+            if any(h in _norm(r.text) for r in ln.reads.values() for h in SEQUENCE_HEADERS):
+                out.add(cells[ln.owner[1]].col)
+    return out
 
 
 def _text_columns(top: list[_Line], cells: list[_CellLines], header: int, reader: int) -> set[int]:
