@@ -66,9 +66,6 @@ class Engine(ABC):
     """What the pipeline needs from an OCR engine."""
 
     name: str
-    # CPU milliseconds per pixel column of a text line at LINE_HEIGHT: how the pipeline
-    # shares the lines either engine may read (see ``ocr.scan._schedule``).
-    ms_per_column: float = 0.2
 
     @abstractmethod
     def read_lines(self, lines: Sequence[LineImage]) -> list[LineText]:
@@ -98,7 +95,6 @@ def normalise_digits(text: str) -> str:
 
 class TesseractEngine(Engine):
     name = "tesseract"
-    ms_per_column = 0.11  # chi_sim, in-process (digits with eng: ~0.04)
 
     def __init__(
         self, lang: str = "chi_sim", digits_lang: str = "eng", timeout: float = 30.0,
@@ -327,7 +323,6 @@ def _rapid():
 
 class RapidEngine(Engine):
     name = "rapidocr"
-    ms_per_column = 0.25  # PP-OCRv6 small recogniser, one onnxruntime thread
 
     def __init__(self, timeout: float = 30.0):
         self.timeout = timeout

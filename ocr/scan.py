@@ -13,7 +13,10 @@ and its confidence drops, so the form reader sends the page to a human.
 
 from __future__ import annotations
 
+import queue
+import threading
 import unicodedata
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Sequence
@@ -47,8 +50,6 @@ SEQUENCE_HEADERS = ("序号",)  # a column that numbers the rows: digits, but no
 LONG_LINE_RATIO = 8  # width/height: a longer cell line is a name, not a header word or number
 SECOND_LOOK_BELOW = 0.8  # the reader's score under which a checker reads a text line again
 SECOND_LOOK_PARTS = 4  # the reader's text in this many montages (second looks start after each)
-SECOND_LOOK_SHARE = 0.15  # of the reader's text columns, the share expected to need a second look
-DIGIT_COST = 0.4  # a digit column costs Tesseract this much of a chi_sim one
 DUST_PX = 18  # at the working scale (300 dpi) a printed character is 30 px or more
 
 
@@ -387,11 +388,12 @@ def _schedule(
     - lines below the table (contact, signature, date: they only inform notes): the reader;
     - the lines above the table (title, the unit line a seal often covers): the first
       checker, from the start (it reads them while the reader finds the header);
-    - some certificate names go to the first checker instead of the reader, so both
-      engines finish together (``_share``).
+    - the cells holding a certificate name wait in one queue (``_Names``): the reader
+      takes them from the top of the table once its other lines are read, the first
+      checker from the other end whenever it has nothing else to do, so both engines
+      finish together whatever the page (no estimate of either engine's speed).
     The checkers work on their own thread (both engines release the GIL): numbers first,
-    while the reader reads the text; then the second looks, part by part as the reader
-    finishes each, while the reader goes on to the numbers and the lines below the table.
+    then the second looks as the reader hands them over, part by part, and names in between.
     """
     reader = len(engines) - 1
     checkers = [(k, e) for k, e in enumerate(engines) if k != reader]
@@ -412,20 +414,44 @@ def _schedule(
         below = [ln for ln in lines if ln.below]
         taken = {id(ln) for ln in above}
         text = [ln for ln in lines if not ln.digits and not ln.below and id(ln) not in taken]
-        theirs = _share(text, checked + above, below, engines, seal_near) if checkers else []
-        moved = {id(ln) for ln in theirs}
-        text = [ln for ln in text if id(ln) not in moved]
-        jobs += [pool.submit(_read_into, e, k, checked + theirs, True) for k, e in checkers[:1]]
-        jobs += [pool.submit(_read_into, e, k, checked, True) for k, e in checkers[1:]]
-        # The text in a few parts, so the checkers' second looks start while the reader goes on.
-        for part in _parts(text, SECOND_LOOK_PARTS):
-            _read_into(engines[reader], reader, part, False)
-            again = _second_look(part, reader)
-            jobs += [pool.submit(_read_into, e, k, again, False) for k, e in checkers]
-        _read_into(engines[reader], reader, digits + below, True)
+        names = _Names(text, seal_near)
+        looks: queue.SimpleQueue[list[_Line] | None] = queue.SimpleQueue()
+        if checkers:
+            jobs.append(pool.submit(_check, checkers, checked, names, looks))
+        try:
+            # The reader's own text in a few parts, so the second looks start while it goes on.
+            for part in _parts([ln for ln in text if not names.holds(ln)], SECOND_LOOK_PARTS):
+                _read_into(engines[reader], reader, part, False)
+                looks.put(_second_look(part, reader))
+            _read_into(engines[reader], reader, digits + below, True)
+            while part := names.take(top=True, width=names.width() / SECOND_LOOK_PARTS):
+                _read_into(engines[reader], reader, part, False)
+                looks.put(_second_look(part, reader))
+        finally:
+            looks.put(None)  # the checkers stop once they have read every second look
         for job in jobs:
             job.result()
     return header, numeric_cols
+
+
+def _check(checkers: list[tuple[int, Engine]], checked: list[_Line], names: "_Names", looks: queue.SimpleQueue) -> None:
+    """The checkers' thread: the numbers, then second looks as they come, names in between."""
+    for k, e in checkers:
+        _read_into(e, k, checked, True)
+    first, engine = checkers[0]
+    while True:
+        try:
+            again = looks.get_nowait()
+        except queue.Empty:
+            group = names.take(top=False)
+            if group:
+                _read_into(engine, first, group, False)
+                continue
+            again = looks.get()
+        if again is None:
+            return
+        for k, e in checkers:
+            _read_into(e, k, again, False)
 
 
 def _columns(ln: _Line) -> float:
@@ -434,40 +460,39 @@ def _columns(ln: _Line) -> float:
     return w * LINE_HEIGHT / max(1, h)
 
 
-def _share(
-    text: list[_Line], checked: list[_Line], below: list[_Line], engines: Sequence[Engine], seal_near
-) -> list[_Line]:
-    """The cell lines the first checker reads instead of the reader, so both finish together.
+class _Names:
+    """Cells either engine may read alone, taken from both ends until none is left.
 
-    ``text``: cell lines the reader would read; ``checked``: lines the checker reads anyway
-    (numbers, which the reader reads too, and the lines above the table); ``below``: lines
-    only the reader reads. Only cells holding a long line (certificate names) and free
-    lines (on a page without a table) are shared;
-    levels, header words and numbers keep their readers. Cells near a seal go to the
-    checker first (RapidOCR reads through a seal far better), then names from the bottom
-    of the table up (the reader's last parts: its second looks would come last). The
-    estimate uses each engine's ``ms_per_column`` and reserves checker time for second looks.
+    Cells holding a long line (certificate names) and free lines (on a page without a
+    table); levels, header words and numbers keep their readers. The reader takes from
+    the top of the table down; the checker takes the cells near a seal first (RapidOCR
+    reads through a seal far better), then from the bottom of the table up.
     """
-    reader, checker = engines[-1], engines[0]
-    groups: dict[tuple[str, int], list[_Line]] = {}
-    for ln in text:
-        groups.setdefault(ln.owner, []).append(ln)
-    movable = [g for owner, g in groups.items() if owner[0] == "region" or any(_long(ln.pixels) for ln in g)]
-    movable.sort(key=lambda g: (not seal_near(g[0].owner), -g[0].owner[1]))
-    digits = [ln for ln in checked if ln.digits]
-    reader_ms = reader.ms_per_column * (sum(map(_columns, text)) + sum(map(_columns, below)))
-    reader_ms += reader.ms_per_column * DIGIT_COST * sum(map(_columns, digits))
-    checker_ms = checker.ms_per_column * (sum(map(_columns, checked)) + SECOND_LOOK_SHARE * sum(map(_columns, text)))
-    theirs: list[_Line] = []
-    for g in movable:
-        width = sum(map(_columns, g))
-        more = checker.ms_per_column * (1 - SECOND_LOOK_SHARE) * width  # less its second look
-        if checker_ms + more > reader_ms - reader.ms_per_column * width:
-            continue
-        theirs += g
-        checker_ms += more
-        reader_ms -= reader.ms_per_column * width
-    return theirs
+
+    def __init__(self, text: list[_Line], seal_near):
+        groups: dict[tuple[str, int], list[_Line]] = {}
+        for ln in text:
+            groups.setdefault(ln.owner, []).append(ln)
+        movable = [g for owner, g in groups.items() if owner[0] == "region" or any(_long(ln.pixels) for ln in g)]
+        movable.sort(key=lambda g: (bool(seal_near(g[0].owner)), g[0].owner[1]))
+        self._owners = {g[0].owner for g in movable}
+        self._groups = deque(movable)  # the reader's end first
+        self._lock = threading.Lock()
+
+    def holds(self, ln: _Line) -> bool:
+        return ln.owner in self._owners
+
+    def width(self) -> float:
+        with self._lock:
+            return sum(_columns(ln) for g in self._groups for ln in g)
+
+    def take(self, top: bool, width: float = 0.0) -> list[_Line]:
+        """Whole cells from one end, at least one (while any is left), until ``width`` columns."""
+        out: list[_Line] = []
+        with self._lock:
+            while self._groups and (not out or sum(map(_columns, out)) < width):
+                out += self._groups.popleft() if top else self._groups.pop()
+        return out
 
 
 def _parts(lines: list[_Line], n: int) -> list[list[_Line]]:

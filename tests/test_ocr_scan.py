@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
@@ -275,15 +277,18 @@ def test_a_text_line_tesseract_is_unsure_of_is_read_again_by_rapidocr():
         assert line["certificate"] in norm(name.text)
 
 
-class Priced(Engine):
-    """An engine that only states its price: ``_share`` plans, it never reads."""
+class Paced(Engine):
+    """An engine that takes a set time per line and is always sure of one character."""
 
-    def __init__(self, ms_per_column: float):
-        self.name = f"priced-{ms_per_column}"
-        self.ms_per_column = ms_per_column
+    def __init__(self, seconds_per_line: float):
+        self.name = f"paced-{seconds_per_line}"
+        self.seconds_per_line = seconds_per_line
+        self.read = 0
 
     def read_lines(self, lines):
-        raise AssertionError("not read in this test")
+        time.sleep(self.seconds_per_line * len(lines))
+        self.read += len(lines)
+        return [LineText("字", 0.95) for _ in lines]
 
 
 def _lines(n: int, kind: str, width: int = 480, start: int = 0):
@@ -292,29 +297,31 @@ def _lines(n: int, kind: str, width: int = 480, start: int = 0):
     return [_Line(np.full((48, width), 255, np.uint8), (kind, start + i)) for i in range(n)]
 
 
-def test_lines_are_shared_so_both_engines_finish_together():
-    from ocr.scan import DIGIT_COST, SECOND_LOOK_SHARE, _columns, _share
+def test_lines_either_engine_may_read_are_shared_so_both_finish_together():
+    from ocr.scan import _schedule
 
-    names = _lines(20, "cell")  # ten times wider than high: long lines, movable
-    levels = _lines(20, "cell", width=96, start=100)  # short: stay with the reader
-    digits = _lines(20, "cell", width=60, start=200)
-    for ln in digits:
-        ln.digits = True
-    reader, checker = Priced(0.1), Priced(0.25)
-    theirs = _share(names + levels, digits, [], (checker, reader), lambda owner: False)
-    assert theirs and set(map(id, theirs)) <= set(map(id, names))
-    kept = sum(_columns(ln) for ln in names + levels if ln not in theirs)
-    reader_ms = 0.1 * (kept + DIGIT_COST * sum(map(_columns, digits)))
-    checker_ms = 0.25 * (sum(map(_columns, digits)) + sum(map(_columns, theirs)) + SECOND_LOOK_SHARE * kept)
-    assert abs(reader_ms - checker_ms) < 0.25 * 480  # within a line of even
-    # A far dearer checker is left the numbers alone.
-    assert _share(names + levels, digits, [], (Priced(5.0), reader), lambda owner: False) == []
+    lines = _lines(40, "region")  # a page without a table: its free lines are shared
+    checker, reader = Paced(0.01), Paced(0.01)
+    _schedule(lines, [], ("人数",), (checker, reader))
+    assert all(len(ln.reads) == 1 for ln in lines)  # each read once: sure readings need no second look
+    assert checker.read + reader.read == 40 and 10 <= checker.read <= 30
+    # A far slower checker is left next to nothing: the reader takes the rest meanwhile.
+    lines = _lines(40, "region")
+    checker, reader = Paced(0.2), Paced(0.002)
+    _schedule(lines, [], ("人数",), (checker, reader))
+    assert all(len(ln.reads) == 1 for ln in lines) and checker.read <= 2
 
 
-def test_lines_under_a_seal_are_shared_first():
-    from ocr.scan import _share
+def test_the_checker_takes_names_under_a_seal_first_the_reader_from_the_top():
+    from ocr.scan import _Names
 
     names = _lines(20, "cell")
-    under_seal = {("cell", 17), ("cell", 3)}
-    theirs = _share(names, [], [], (Priced(0.25), Priced(0.1)), lambda owner: owner in under_seal)
-    assert [ln.owner for ln in theirs[:2]] == [("cell", 17), ("cell", 3)]
+    levels = _lines(20, "cell", width=96, start=100)  # short: not shared, the reader's
+    wrapped = _lines(2, "cell", start=50)
+    wrapped[1].owner = wrapped[0].owner  # one cell, a name on two lines
+    queue = _Names(names + levels + wrapped, lambda owner: owner in {("cell", 17), ("cell", 3)})
+    assert not any(queue.holds(ln) for ln in levels) and queue.holds(wrapped[1])
+    assert [queue.take(top=False)[0].owner[1] for _ in range(3)] == [17, 3, 50]
+    assert len(queue.take(top=False)) == 1  # one cell at a time: 19
+    assert [ln.owner[1] for ln in queue.take(top=True, width=3 * 480)] == [0, 1, 2]
+    assert [ln.owner[1] for ln in queue.take(top=True, width=1)] == [4]
