@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 import unicodedata
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -421,11 +422,11 @@ def _schedule(
         try:
             # The reader's own text in a few parts, so the second looks start while it goes on.
             for part in _parts([ln for ln in text if not names.holds(ln)], SECOND_LOOK_PARTS):
-                _read_into(engines[reader], reader, part, False)
+                names.timed(True, engines[reader], reader, part)
                 looks.put(_second_look(part, reader))
             _read_into(engines[reader], reader, digits + below, True)
             while part := names.take(top=True, width=names.width() / SECOND_LOOK_PARTS):
-                _read_into(engines[reader], reader, part, False)
+                names.timed(True, engines[reader], reader, part)
                 looks.put(_second_look(part, reader))
         finally:
             looks.put(None)  # the checkers stop once they have read every second look
@@ -436,16 +437,17 @@ def _schedule(
 
 def _check(checkers: list[tuple[int, Engine]], checked: list[_Line], names: "_Names", looks: queue.SimpleQueue) -> None:
     """The checkers' thread: the numbers, then second looks as they come, names in between."""
-    for k, e in checkers:
-        _read_into(e, k, checked, True)
     first, engine = checkers[0]
+    names.timed(False, engine, first, checked, overwrite_digits=True)
+    for k, e in checkers[1:]:
+        _read_into(e, k, checked, True)
     while True:
         try:
             again = looks.get_nowait()
         except queue.Empty:
             group = names.take(top=False)
             if group:
-                _read_into(engine, first, group, False)
+                names.timed(False, engine, first, group)
                 continue
             again = looks.get()
         if again is None:
@@ -466,7 +468,9 @@ class _Names:
     Cells holding a long line (certificate names) and free lines (on a page without a
     table); levels, header words and numbers keep their readers. The reader takes from
     the top of the table down; the checker takes the cells near a seal first (RapidOCR
-    reads through a seal far better), then from the bottom of the table up.
+    reads through a seal far better), then from the bottom of the table up — but only a
+    cell it would finish before the reader finished all that is left, at the pace each
+    engine has shown on this page (the last cells are often the reader's: it is faster).
     """
 
     def __init__(self, text: list[_Line], seal_near):
@@ -478,6 +482,7 @@ class _Names:
         self._owners = {g[0].owner for g in movable}
         self._groups = deque(movable)  # the reader's end first
         self._lock = threading.Lock()
+        self._pace = {True: [0.0, 0.0], False: [0.0, 0.0]}  # by end (top: the reader): seconds, columns
 
     def holds(self, ln: _Line) -> bool:
         return ln.owner in self._owners
@@ -486,13 +491,31 @@ class _Names:
         with self._lock:
             return sum(_columns(ln) for g in self._groups for ln in g)
 
+    def timed(self, top: bool, engine: Engine, index: int, lines: list[_Line], overwrite_digits: bool = False) -> None:
+        """``_read_into``, noting the engine's pace."""
+        started = time.perf_counter()
+        _read_into(engine, index, lines, overwrite_digits)
+        with self._lock:
+            self._pace[top][0] += time.perf_counter() - started
+            self._pace[top][1] += sum(map(_columns, lines))
+
     def take(self, top: bool, width: float = 0.0) -> list[_Line]:
         """Whole cells from one end, at least one (while any is left), until ``width`` columns."""
         out: list[_Line] = []
         with self._lock:
+            if not top and self._groups and not self._sooner(self._groups[-1]):
+                return out
             while self._groups and (not out or sum(map(_columns, out)) < width):
                 out += self._groups.popleft() if top else self._groups.pop()
         return out
+
+    def _sooner(self, group: list[_Line]) -> bool:
+        """The checker would read ``group`` sooner than the reader would read all that is left."""
+        (r_s, r_cols), (c_s, c_cols) = self._pace[True], self._pace[False]
+        if not r_cols or not c_cols:
+            return True  # no pace seen yet: early on, plenty is left
+        left = sum(_columns(ln) for g in self._groups for ln in g)
+        return c_s / c_cols * sum(map(_columns, group)) < r_s / r_cols * left
 
 
 def _parts(lines: list[_Line], n: int) -> list[list[_Line]]:

@@ -325,3 +325,15 @@ def test_the_checker_takes_names_under_a_seal_first_the_reader_from_the_top():
     assert len(queue.take(top=False)) == 1  # one cell at a time: 19
     assert [ln.owner[1] for ln in queue.take(top=True, width=3 * 480)] == [0, 1, 2]
     assert [ln.owner[1] for ln in queue.take(top=True, width=1)] == [4]
+
+
+def test_the_checker_leaves_the_last_names_to_a_reader_that_would_finish_them_sooner():
+    from ocr.scan import _Names
+
+    queue = _Names(_lines(3, "cell"), lambda owner: False)
+    queue.timed(True, Paced(0.02), 1, _lines(1, "cell", start=10))  # the reader: 0.02 s a name
+    queue.timed(False, Paced(0.2), 0, _lines(1, "cell", start=20))  # the checker: ten times that
+    assert queue.take(top=False) == []  # 0.2 s for one name against 0.06 s for all three
+    assert len(queue.take(top=True)) == 1
+    queue.timed(False, Paced(0.0), 0, _lines(20, "cell", start=30))  # now it has read far faster
+    assert len(queue.take(top=False)) == 1
