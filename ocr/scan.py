@@ -14,6 +14,7 @@ and its confidence drops, so the form reader sends the page to a human.
 from __future__ import annotations
 
 import queue
+import re
 import threading
 import time
 import unicodedata
@@ -532,8 +533,12 @@ def _parts(lines: list[_Line], n: int) -> list[list[_Line]]:
     return [p for p in parts if p]
 
 
+# Marks no form cell holds: a ruling line's remnant read as text ("|初级", "=初").
+RULE_REMNANTS = re.compile(r"[=|_~^`<>\\\[\]{}]")
+
+
 def _unsure(read: LineText | None) -> bool:
-    return read is None or not read.text or read.confidence < SECOND_LOOK_BELOW
+    return read is None or not read.text or read.confidence < SECOND_LOOK_BELOW or bool(RULE_REMNANTS.search(read.text))
 
 
 def _second_look(lines: list[_Line], reader: int) -> list[_Line]:

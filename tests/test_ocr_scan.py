@@ -277,6 +277,21 @@ def test_a_text_line_tesseract_is_unsure_of_is_read_again_by_rapidocr():
         assert line["certificate"] in norm(name.text)
 
 
+class RuleRemnants(Recording):
+    """Tesseract reading a ruling line's remnant before every level, and sure of it."""
+
+    def read_lines(self, lines):
+        out = super().read_lines(lines)
+        return [LineText("=" + t.text, 0.95) if t.text in ("初级", "中级", "高级") else t for t in out]
+
+
+def test_a_rule_remnant_in_a_sure_reading_is_read_again():
+    first, second = Recording(RapidEngine()), RuleRemnants(TesseractEngine())
+    truth, result = _bench_scan(1000, (first, second))
+    for r, line in enumerate(truth["lines"], start=1):
+        assert result.grid.cell(r, 2).text == line["level"]  # RapidOCR's reading leads
+
+
 class Paced(Engine):
     """An engine that takes a set time per line and is always sure of one character."""
 
