@@ -41,6 +41,7 @@ class Score:
     pages: int = 0  # form pages in the truth
     exact_pages: int = 0
     seconds: list[float] = field(default_factory=list)  # per form page
+    rows: list[int] = field(default_factory=list)  # table rows of the sample's form, beside ``seconds``
     errors: list[str] = field(default_factory=list)  # examples of silent errors
     wrong: dict = field(default_factory=dict)  # field kind -> wrong count
 
@@ -180,6 +181,9 @@ def run_category(category: str, per_category: int, baseline: bool, seed: int) ->
             score.pages += 1
             score.exact_pages += score_page(score, truth, page, sample.name)
         score.seconds.append(elapsed / max(1, len(form_pages)))
+        score.rows.append(max((len(sample.truth["pages"][i]["lines"]) for i in form_pages), default=0))
+        if sys.stderr.isatty():
+            print(f"\r  {category}: {k + 1}/{per_category} samples", end="", file=sys.stderr, flush=True)
         if baseline and category != "text_pdf":
             images = [p.render() for p in iter_pages(sample.data, sample.filename)]
             for i in form_pages:
@@ -205,6 +209,7 @@ def run_category(category: str, per_category: int, baseline: bool, seed: int) ->
         "silent_examples": score.errors,
         "wrong_by_field": score.wrong,
         "naive": naive,
+        "timed": list(zip(score.rows, score.seconds)),
     }
 
 
@@ -235,6 +240,24 @@ def table(results: list[dict]) -> str:
     return head + "\n".join(rows) + "\n"
 
 
+SIZES = ((3, 10), (11, 20), (21, 30))
+
+
+def by_size(results: list[dict]) -> str:
+    """Median seconds per scanned form page by the size of its table (time grows with the rows)."""
+    timed = [(rows, s) for r in results if r["category"] != "text_pdf" for rows, s in r["timed"]]
+    if not timed:
+        return ""
+    head = "| table rows | scanned form pages | median s/page |\n|---|---|---|\n"
+    lines = []
+    for low, high in SIZES:
+        secs = [s for rows, s in timed if low <= rows <= high]
+        if secs:
+            lines.append(f"| {low}–{high} | {len(secs)} | {statistics.median(secs):.2f} |")
+    lines.append(f"| all | {len(timed)} | {statistics.median(s for _, s in timed):.2f} |")
+    return head + "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--per-category", type=int, default=4)
@@ -257,9 +280,12 @@ def main(argv: list[str] | None = None) -> None:
                "--text-samples", str(args.text_samples), "--seed", str(args.seed)]
         if args.no_baseline:
             cmd.append("--no-baseline")
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=3600, check=False)
+        # The worker's stderr (its progress, or why it failed) goes straight to the terminal.
+        done = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, timeout=3600, check=False)
+        if sys.stderr.isatty():
+            print("\r\033[K", end="", file=sys.stderr)
         if done.returncode != 0:
-            print(f"{category}: failed\n{done.stderr[-2000:]}", file=sys.stderr)
+            print(f"{category}: failed (exit code {done.returncode}, its error is above)", file=sys.stderr)
             continue
         result = json.loads(done.stdout.strip().splitlines()[-1])
         results.append(result)
@@ -267,7 +293,7 @@ def main(argv: list[str] | None = None) -> None:
               f"median {result['median_s']:.2f} s/page, wrong fields by kind {result['wrong_by_field']}", flush=True)
         for example in result["silent_examples"]:
             print(f"    silent: {example}")
-    text = table(results)
+    text = table(results) + "\n" + by_size(results)
     print()
     print(text)
     if args.markdown:
