@@ -10,6 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 BBox = tuple[float, float, float, float]  # x0, y0, x1, y1 in page pixels (or PDF points)
+# The header of the column that numbers the rows: digits, but not a count. The OCR reads
+# it with one engine; the form reader takes it only when two engines agree.
+SEQUENCE_HEADERS = ("序号",)
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ from ocr.engines import (
 from ocr.errors import ImageTooLarge, OCRError
 from ocr.geometry import Upright, make_upright, page_mask, rotate_quarter, to_array
 from ocr.grid import TableLines, binarize, find_table
-from ocr.model import Cell, Grid, PageScan, Seal, TextLine
+from ocr.model import SEQUENCE_HEADERS, Cell, Grid, PageScan, Seal, TextLine
 from ocr.seal import find_seals, remove_seals
 
 MAX_PIXELS = 120_000_000  # the document reader enforces its own, lower limits first
@@ -48,7 +48,6 @@ DISAGREEMENT_CAP = 0.3  # confidence of a cell the engines read differently
 AGREED_FLOOR = 0.5  # below this, even an agreed reading keeps the weaker engine's score
 NOT_A_NUMBER_CAP = 0.3  # a number column cell that holds more than digits
 HEADER_ROWS_SEARCHED = 3
-SEQUENCE_HEADERS = ("序号",)  # a column that numbers the rows: digits, but not a count
 LONG_LINE_RATIO = 8  # width/height: a longer cell line is a name, not a header word or number
 SECOND_LOOK_BELOW = 0.8  # the reader's score under which a checker reads a text line again
 SECOND_LOOK_PARTS = 4  # the reader's text in this many montages (second looks start after each)

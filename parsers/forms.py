@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz
 
 from config.profile import FormRule, Profile
-from ocr.model import Cell, Grid, PageScan, TextLine
+from ocr.model import SEQUENCE_HEADERS, Cell, Grid, PageScan, TextLine
 from parsers.catalog import Catalogue
 from parsers.model import (
     LEVELS,
@@ -38,7 +38,6 @@ TEXT_MIN_CONFIDENCE = 0.80  # a level or unit line read by one engine
 UNIT_LABELS = ("学校名称", "单位名称", "校章", "学校（校章）")
 TOTAL_LABELS = ("合计", "总计")
 APPLICATION_KEYWORDS = ("申报表", "申请表")  # 附件1 and other annexes: a form, but not a quota form
-SEQ_HEADERS = ("序号",)
 # Seal scores that count as a stamp. A round shape alone (gray) is weaker evidence:
 # table corners and ring-like glyphs also score, so it must score high.
 STAMP_MIN_SCORE = {"red": 0.5, "gray": 0.9}
@@ -152,7 +151,7 @@ def find_header(grid: Grid, rule: FormRule, *, by_elimination: bool = True) -> H
     """
     for row in range(min(grid.n_rows, MAX_HEADER_ROW)):
         headers = {c.col: c.text for c in grid.row_cells(row) if c.text.strip()}
-        seq = next((col for col, text in headers.items() if any(s in key(text) for s in SEQ_HEADERS)), None)
+        seq = next((col for col, text in headers.items() if any(s in key(text) for s in SEQUENCE_HEADERS)), None)
         mapping = map_columns(headers, rule)
         if mapping is None and by_elimination:
             mapping = _by_elimination(headers, rule, seq)
