@@ -489,7 +489,11 @@ class _Names:
 
     def width(self) -> float:
         with self._lock:
-            return sum(_columns(ln) for g in self._groups for ln in g)
+            return self._left()
+
+    def _left(self) -> float:
+        """Columns still queued (the caller holds the lock)."""
+        return sum(_columns(ln) for g in self._groups for ln in g)
 
     def timed(self, top: bool, engine: Engine, index: int, lines: list[_Line], overwrite_digits: bool = False) -> None:
         """``_read_into``, noting the engine's pace."""
@@ -514,8 +518,7 @@ class _Names:
         (r_s, r_cols), (c_s, c_cols) = self._pace[True], self._pace[False]
         if not r_cols or not c_cols:
             return True  # no pace seen yet: early on, plenty is left
-        left = sum(_columns(ln) for g in self._groups for ln in g)
-        return c_s / c_cols * sum(map(_columns, group)) < r_s / r_cols * left
+        return c_s / c_cols * sum(map(_columns, group)) < r_s / r_cols * self._left()
 
 
 def _parts(lines: list[_Line], n: int) -> list[list[_Line]]:
