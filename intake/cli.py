@@ -83,27 +83,11 @@ def process_child() -> None:
               help="Processing processes to start (each claims stored mail on its own).")
 def run(once: bool, role: str, workers: int) -> None:
     """Run the mailbox worker."""
-    from intake import mailbox as imap
-
     worker = build_worker()
     stages = ROLES[role]
     log = get_logger("intake.cli")
     if once:
-        try:
-            summary = worker.run_once(stages)
-        except imap.MailboxError as exc:
-            raise click.ClickException(
-                f"{exc}\nCheck INTAKE_IMAP_HOST/PORT/SSL and the password (NetEase: the 授权码), then run again."
-            ) from exc
-        log.info(
-            "run.done",
-            fetched=summary.fetched,
-            decided=dict(summary.decided),
-            sent=summary.sent,
-            send_failed=summary.send_failed,
-            filed=summary.filed,
-            errors=summary.errors,
-        )
+        run_once_and_report(worker, stages)
         return
     stop = stop_on_signals()
     children = []
@@ -123,6 +107,35 @@ def run(once: bool, role: str, workers: int) -> None:
     for child in children:
         child.join(timeout=60)
     log.info("run.stopped")
+
+
+def run_once_and_report(worker, stages: frozenset[str]) -> None:
+    """One pass; a summary on stdout; exit 3 when something needs staff (see ``intake.runreport``)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from intake import mailbox as imap
+    from intake import runreport
+
+    try:
+        summary = worker.run_once(stages)
+    except (imap.MailboxError, imap.IMAPClientError, OSError) as exc:
+        raise click.ClickException(
+            f"IMAP: {exc}\nCheck INTAKE_IMAP_HOST/PORT/SSL and the password (NetEase: the 授权码), then run again; "
+            "nothing was lost, the next run resumes where this one stopped."
+        ) from exc
+    except SQLAlchemyError as exc:
+        raise click.ClickException(
+            f"Database: {str(exc).splitlines()[0]}\nCheck INTAKE_DB_URL and that the database is up, then run "
+            "again; nothing was lost, the next run resumes where this one stopped."
+        ) from exc
+    get_logger("intake.cli").info(
+        "run.done", fetched=summary.fetched, decided=dict(summary.decided), sent=summary.sent,
+        send_failed=summary.send_failed, filed=summary.filed, file_failed=summary.file_failed,
+        errors=summary.errors)
+    text, code = runreport.render(summary, runreport.ledger_attention(worker.store.engine),
+                                  worker.profile.folders)
+    click.echo(text)
+    sys.exit(int(code))
 
 
 @cli.command()

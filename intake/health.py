@@ -14,7 +14,7 @@ from config.settings import Settings
 from intake import mailbox as imap
 from ledger import db
 from ledger.models import Message, Reply
-from ledger.store import FAILED, QUEUED, STORED
+from ledger.store import FAILED, QUEUED, STORED, unfiled_status
 
 
 def mailbox_status(settings: Settings) -> dict:
@@ -34,6 +34,7 @@ def ledger_status(settings: Settings) -> dict:
             ).one()
             queued = conn.execute(sa.select(sa.func.count()).where(Reply.status == QUEUED)).scalar_one()
             failed = conn.execute(sa.select(sa.func.count()).where(Reply.status == FAILED)).scalar_one()
+            unfiled = unfiled_status(conn, datetime.now(UTC))
     except (db.DatabaseError, sa.exc.SQLAlchemyError) as exc:
         return {"ok": False, "error": str(exc).splitlines()[0]}
     oldest = pending[1]
@@ -46,6 +47,7 @@ def ledger_status(settings: Settings) -> dict:
         "oldest_unprocessed_age_s": round((datetime.now(UTC) - oldest).total_seconds()) if oldest else None,
         "unsent_replies": queued,
         "failed_replies": failed,
+        **unfiled,
     }
 
 

@@ -9,6 +9,7 @@ reply marked sent is never sent again.
 from __future__ import annotations
 
 import functools
+import imaplib
 import random
 import threading
 import time
@@ -50,8 +51,66 @@ class RunSummary:
     decided: Counter = field(default_factory=Counter)
     sent: int = 0
     send_failed: int = 0
+    send_refused: int = 0  # of those, refused for good (5xx): never retried
     filed: int = 0
+    file_failed: int = 0
     errors: int = 0
+
+    def add(self, other: RunSummary) -> None:
+        self.fetched += other.fetched
+        self.decided.update(other.decided)
+        self.sent += other.sent
+        self.send_failed += other.send_failed
+        self.send_refused += other.send_refused
+        self.filed += other.filed
+        self.file_failed += other.file_failed
+        self.errors += other.errors
+
+
+def _connection_lost(exc: Exception) -> bool:
+    """A dropped or timed-out connection, as opposed to the server refusing one command."""
+    return isinstance(exc, imaplib.IMAP4.abort) or isinstance(exc.__cause__, (OSError, imaplib.IMAP4.abort))
+
+
+class BackgroundSender:
+    """Sends queued replies while this process decides, so the first school of a backlog
+    hears back minutes before the last mail is read.
+
+    One thread, woken after each decision and every ``LEDGER_POLL_SECONDS``; each reply
+    is claimed with a lease exactly as by ``Worker.send_queued`` (which it calls), so the
+    exactly-once argument is unchanged. Use as a context manager; counts go to ``summary``.
+    """
+
+    def __init__(self, worker: Worker):
+        self.worker = worker
+        self.summary = RunSummary()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="intake-sender", daemon=True)
+
+    def __enter__(self) -> BackgroundSender:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._thread.join()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(LEDGER_POLL_SECONDS)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
+            try:
+                self.worker.send_queued(self.summary)
+            except Exception:  # noqa: BLE001 — the database or SMTP is down: the next pass retries
+                log.exception("sender.failed")
+                self._stop.wait(LEDGER_POLL_SECONDS)
 
 
 def limits_from_settings(settings: Settings) -> tuple[Limits, ReaderLimits]:
@@ -93,6 +152,7 @@ class Worker:
         self.data_dir = Path(settings.data_dir)
         self.owner = leases.new_holder()
         self._sent_unrecorded: dict[int, datetime] = {}
+        self._sender: BackgroundSender | None = None  # set while run_forever sends in a thread
         self.mime_limits, reader_limits = limits_from_settings(settings)
         self.read = functools.partial(read_attachment, limits=reader_limits)
 
@@ -100,8 +160,16 @@ class Worker:
     def poll_folders(self) -> list[str]:
         return list(dict.fromkeys([self.settings.imap_folder, *self.profile.poll_folders]))
 
-    def target_folder(self, outcome: str) -> str:
+    def target_folder(self, outcome: str, note: str = "") -> str:
+        """Where a handled mail is filed: by its decision; mail without one (``ignored``) in the
+        ignored folder, except mail that is no submission attempt (``other``, or ``ignored``
+        with a note starting ``intake.pipeline.NOT_ATTEMPT``): the profile's ``other`` folder,
+        which staff read (the ignored folder when the profile names none)."""
+        from intake.pipeline import NOT_ATTEMPT
+
         folders = self.profile.folders
+        if outcome == "other" or (outcome == "ignored" and note.startswith(NOT_ATTEMPT)):
+            return folders.other_mail
         return {
             Outcome.ACCEPTED: folders.accepted,
             Outcome.REJECTED: folders.rejected,
@@ -141,8 +209,11 @@ class Worker:
                     **({} if item.complete else {"oversize": item.size, "limit": max_bytes}),
                 )
 
-    def decide_pending(self, summary: RunSummary, stop: threading.Event | None = None) -> None:
-        """Claim stored messages one by one (several workers may do this at once) and decide them."""
+    def decide_pending(self, summary: RunSummary, stop: threading.Event | None = None,
+                       decided: Callable[[], None] = lambda: None) -> None:
+        """Claim stored messages one by one (several workers may do this at once) and decide them.
+
+        ``decided`` is called after each message, e.g. to wake the background sender."""
         lease = timedelta(seconds=self.settings.process_lease)
         claimed_here: Counter = Counter()
         while not (stop and stop.is_set()):
@@ -160,6 +231,7 @@ class Worker:
                     log.exception("message.failed", attempts=attempts)
                     if attempts >= MAX_ATTEMPTS:
                         self.quarantine(record, exc, summary)
+            decided()
 
     def decide_one(self, record, summary: RunSummary) -> None:
         started = time.perf_counter()
@@ -174,7 +246,8 @@ class Worker:
                     record.id, claim=None, forms=[], decision=None, reply=None, note=result.note
                 )
                 summary.decided["ignored"] += 1
-                log.info("message.ignored", note=result.note)
+                log.info("message.ignored", note=result.note,
+                         folder=self.target_folder("other" if result.other_mail else "ignored"))
                 return
             reply = self.prepare_reply(envelope, result)
             try:
@@ -255,6 +328,7 @@ class Worker:
                     log.warning("reply.failed", error=str(exc), permanent=exc.permanent)
                     if not exc.permanent:
                         break  # the server is unhappy: try the rest later, in order
+                    summary.send_refused += 1
                     continue
                 # Delivered: remember it here first, so losing the database now cannot cause a resend.
                 self._sent_unrecorded[reply.id] = self.clock()
@@ -269,21 +343,41 @@ class Worker:
             del self._sent_unrecorded[reply_id]
 
     def file_done(self, box: imap.Mailbox, summary: RunSummary) -> None:
-        for record, outcome in self.store.unfiled():
+        """Move every finished mail into its folder; a refusal leaves it in place for a later retry.
+
+        The reply has already gone out, so a folder the server will not create or a MOVE
+        it refuses costs nothing but tidiness: it is logged, counted, retried with
+        back-off, and the rest of the batch goes on. A broken connection is not a refusal:
+        it ends the pass and the worker reconnects.
+        """
+        for record, outcome in self.store.unfiled(self.clock()):
             target = self.target_folder(outcome)
-            if record.mailbox not in box.existing([record.mailbox]):
-                self.store.mark_filed(record.id, "")  # the folder is gone: nothing left to move
-                continue
-            uid: int | None = record.uid
-            if box.select(record.mailbox) != record.uidvalidity:
-                # UIDs were reset: find the mail again by its Message-ID (ASCII, safe to search).
-                uid = box.find(record.mailbox, record.message_id)
-            if uid is None:
-                self.store.mark_filed(record.id, "")
-                continue
-            box.file(record.mailbox, uid, target)
-            self.store.mark_filed(record.id, target)
-            summary.filed += 1
+            try:
+                self.file_one(box, record, target, summary)
+            except (imap.MailboxError, imap.IMAPClientError) as exc:
+                if _connection_lost(exc):
+                    raise
+                attempts = self.store.record_filing_failure(
+                    record.id, str(exc), self.clock() + sender.retry_delay(record.file_attempts + 1,
+                                                                             self.settings.retry_base))
+                summary.file_failed += 1
+                log.warning("message.file_failed", message_id=record.message_id, folder=target,
+                            error=str(exc), attempts=attempts)
+
+    def file_one(self, box: imap.Mailbox, record, target: str, summary: RunSummary) -> None:
+        if record.mailbox not in box.existing([record.mailbox]):
+            self.store.mark_filed(record.id, "")  # the folder is gone: nothing left to move
+            return
+        uid: int | None = record.uid
+        if box.select(record.mailbox) != record.uidvalidity:
+            # UIDs were reset: find the mail again by its Message-ID (ASCII, safe to search).
+            uid = box.find(record.mailbox, record.message_id)
+        if uid is None:
+            self.store.mark_filed(record.id, "")
+            return
+        box.file(record.mailbox, uid, target)
+        self.store.mark_filed(record.id, target)
+        summary.filed += 1
 
     # -- loops -------------------------------------------------------------------
     def cycle(self, box: imap.Mailbox | None, stages: frozenset[str], stop: threading.Event | None = None) -> RunSummary:
@@ -298,15 +392,21 @@ class Worker:
 
         if "fetch" in stages and box is not None:
             timed("fetch_s", lambda: self.fetch_new(box, summary))
-        if "process" in stages:
-            timed("decide_s", lambda: self.decide_pending(summary, stop))
+        if "process" in stages and "send" in stages and self._sender is None:
+            # Replies go out while the rest of the backlog is still being read.
+            with BackgroundSender(self) as background:
+                timed("decide_s", lambda: self.decide_pending(summary, stop, decided=background.wake))
+            summary.add(background.summary)
+        elif "process" in stages:
+            wake = self._sender.wake if self._sender else (lambda: None)
+            timed("decide_s", lambda: self.decide_pending(summary, stop, decided=wake))
         if "send" in stages:
             timed("send_s", lambda: self.send_queued(summary))
         if "fetch" in stages and box is not None:
             timed("file_s", lambda: self.file_done(box, summary))
-        if summary.fetched or summary.sent or summary.decided:
+        if summary.fetched or summary.sent or summary.decided or summary.file_failed:
             log.info("worker.cycle", fetched=summary.fetched, decided=dict(summary.decided), sent=summary.sent,
-                     **timings)
+                     filed=summary.filed, file_failed=summary.file_failed, **timings)
         return summary
 
     def run_once(self, stages: frozenset[str] = ALL_STAGES) -> RunSummary:
@@ -316,7 +416,21 @@ class Worker:
             return self.cycle(box, stages)
 
     def run_forever(self, stop: threading.Event, stages: frozenset[str] = ALL_STAGES) -> None:
-        """Work until ``stop`` is set; on any mailbox or database error, back off and reconnect."""
+        """Work until ``stop`` is set; on any mailbox or database error, back off and reconnect.
+
+        Beside other stages, sending runs in its own thread the whole time: a reply decided
+        here or by a ``--workers`` process leaves within seconds, not after the next IDLE."""
+        if "send" in stages and stages != {"send"}:
+            with BackgroundSender(self) as background:
+                self._sender = background
+                try:
+                    self._run_forever(stop, stages - {"send"})
+                finally:
+                    self._sender = None
+            return
+        self._run_forever(stop, stages)
+
+    def _run_forever(self, stop: threading.Event, stages: frozenset[str]) -> None:
         failures = 0
         while not stop.is_set():
             try:

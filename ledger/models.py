@@ -118,6 +118,10 @@ class Message(Base):
     reasons: Mapped[list[Any]] = mapped_column(default=list)
     note: Mapped[str] = mapped_column(sa.Text, default="")
     filed_folder: Mapped[str] = mapped_column(sa.String(200), default="")
+    # Filing refused by the server (CREATE/MOVE): retried with back-off, shown to operators.
+    file_attempts: Mapped[int] = mapped_column(default=0)
+    file_error: Mapped[str] = mapped_column(sa.Text, default="")
+    file_retry_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     # A processing worker's claim: others skip the message until the lease expires.

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -70,6 +70,7 @@ class MessageRecord:
     original_path: str
     state: str
     attempts: int
+    file_attempts: int = 0
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,7 @@ def _message_record(row: Message) -> MessageRecord:
         id=row.id, mailbox=row.mailbox, uidvalidity=row.uidvalidity, uid=row.uid,
         message_id=row.message_id, sha256=row.sha256, received_at=row.received_at, sender=row.sender,
         subject=row.subject, original_path=row.original_path, state=row.state, attempts=row.attempts,
+        file_attempts=row.file_attempts or 0,
     )
 
 
@@ -132,6 +134,26 @@ def _reply_record(row: Reply) -> ReplyRecord:
 
 def _event(session: Session, actor: str, action: str, subject: str, detail: dict[str, Any]) -> None:
     session.add(Event(actor=actor, action=action, subject=subject, detail=detail, at=utcnow()))
+
+
+def _ready_to_file() -> sa.ColumnElement[bool]:
+    """Decided (or replied) with no reply left to send: the mail may be moved on the server."""
+    reply_due = sa.exists().where(Reply.message_pk == Message.id, Reply.status == QUEUED)
+    return sa.and_(Message.state.in_([DECIDED, REPLIED]), ~reply_due)
+
+
+def unfiled_status(conn: sa.Connection, now: datetime) -> dict[str, Any]:
+    """How many finished mails wait to be filed, the oldest wait, and how many the server refused.
+
+    The wait runs from the mail's last step (decision or reply sent), so a backlog's old
+    arrival times do not count as filing delay."""
+    count, oldest, refused = conn.execute(sa.select(
+        sa.func.count(), sa.func.min(Message.updated_at),
+        sa.func.count().filter(Message.file_attempts > 0)).where(_ready_to_file())).one()
+    if oldest is not None and oldest.tzinfo is None:
+        oldest = oldest.replace(tzinfo=UTC)
+    return {"unfiled": count, "unfiled_refused": refused,
+            "oldest_unfiled_age_s": round((now - oldest).total_seconds()) if oldest else None}
 
 
 def _claim_one(s: Session, query: sa.Select, model, holder: str, lease: timedelta, now: datetime):
@@ -472,18 +494,31 @@ class Store:
 
     # --- filing ---------------------------------------------------------------------
 
-    def unfiled(self) -> list[tuple[MessageRecord, str]]:
-        """Messages whose handling is complete (no reply still to send) but not yet moved on the server."""
+    def unfiled(self, now: datetime | None = None) -> list[tuple[MessageRecord, str]]:
+        """Messages whose handling is complete (no reply still to send) but not yet moved on the server.
+
+        With ``now``, a message whose last filing failed is left out until its retry time."""
         with self._transaction(read_only=True) as s:
-            reply_due = sa.exists().where(Reply.message_pk == Message.id, Reply.status == QUEUED)
-            rows = s.execute(sa.select(Message).where(Message.state.in_([DECIDED, REPLIED]), ~reply_due)
-                             .order_by(Message.id)).scalars()
-            return [(_message_record(r), r.outcome or "ignored") for r in rows]
+            query = sa.select(Message).where(_ready_to_file()).order_by(Message.id)
+            if now is not None:
+                query = query.where(sa.or_(Message.file_retry_at.is_(None), Message.file_retry_at <= now))
+            return [(_message_record(r), r.outcome or "ignored") for r in s.execute(query).scalars()]
+
+    def record_filing_failure(self, message_pk: int, error: str, retry_at: datetime) -> int:
+        """The server refused to file a message: it stays where it is until ``retry_at``."""
+        with self._transaction() as s:
+            row = self._message(s, message_pk, lock=True)
+            row.file_attempts += 1
+            row.file_error, row.file_retry_at = error, retry_at
+            _event(s, WORKER, "message.file_failed", f"message:{message_pk}",
+                   {"attempts": row.file_attempts, "error": error, "retry_at": retry_at.isoformat()})
+            return row.file_attempts
 
     def mark_filed(self, message_pk: int, folder: str) -> None:
         with self._transaction() as s:
             message = self._message(s, message_pk, lock=True)
             message.state, message.filed_folder, message.updated_at = FILED, folder, utcnow()
+            message.file_error, message.file_retry_at = "", None
             _event(s, WORKER, "message.filed", f"message:{message_pk}", {"folder": folder})
 
     # --- reference data and audit ---------------------------------------------------

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 
 from ledger.models import Message, Reply, Submission
+from ledger.store import unfiled_status
 
 STATES = ("stored", "decided", "replied", "filed")
 DECISIONS = ("accepted", "rejected", "review")
@@ -38,6 +39,7 @@ def render(engine: sa.Engine, now: datetime | None = None) -> str:
         answered = conn.execute(
             sa.select(Message.received_at, Message.created_at, Reply.created_at, Reply.sent_at)
             .join(Reply, Reply.message_pk == Message.id).where(Reply.sent_at >= now - RECENT)).all()
+        unfiled = unfiled_status(conn, now)
     age = (now - _aware(oldest)).total_seconds() if oldest else 0.0
     lines = [
         "# HELP intake_messages Messages in the ledger by processing state.",
@@ -55,6 +57,15 @@ def render(engine: sa.Engine, now: datetime | None = None) -> str:
         "# HELP intake_oldest_unprocessed_age_seconds Age of the oldest message waiting for a decision.",
         "# TYPE intake_oldest_unprocessed_age_seconds gauge",
         f"intake_oldest_unprocessed_age_seconds {age:.0f}",
+        "# HELP intake_unfiled Finished mail not yet moved into its folder on the server.",
+        "# TYPE intake_unfiled gauge",
+        f"intake_unfiled {unfiled['unfiled']}",
+        "# HELP intake_unfiled_refused Finished mail whose filing the server refused; retried with back-off.",
+        "# TYPE intake_unfiled_refused gauge",
+        f"intake_unfiled_refused {unfiled['unfiled_refused']}",
+        "# HELP intake_oldest_unfiled_age_seconds Seconds since the oldest unfiled mail's last step.",
+        "# TYPE intake_oldest_unfiled_age_seconds gauge",
+        f"intake_oldest_unfiled_age_seconds {unfiled['oldest_unfiled_age_s'] or 0}",
         *_stage_summary(answered),
     ]
     return "\n".join(lines) + "\n"
