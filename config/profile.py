@@ -65,7 +65,32 @@ class Folders:
     accepted: str
     rejected: str
     review: str
-    ignored: str
+    ignored: str  # auto-replies, bounces, mailing lists: nothing for staff to do
+    # Mail that is no submission attempt (a meeting receipt, a question): no reply, staff
+    # read it. "" (a profile without ``other``) means the ignored folder.
+    other: str = ""
+
+    @property
+    def other_mail(self) -> str:
+        return self.other or self.ignored
+
+
+# Subject words that make a mail a submission attempt (besides each form's own name, title
+# keywords and subject rule, and the units' names), and words that mark a mail as something
+# else (a receipt, an invitation) even when it also names a unit or a certificate.
+DEFAULT_ATTEMPT_WORDS = ("申报", "调增", "证书", "指标", "汇总表", "申请表", "1+x")
+DEFAULT_NOT_SUBMISSION_WORDS = (
+    "回执", "会议", "参会", "会务", "培训", "研讨", "讲座", "报名", "通知", "邀请", "发票", "简历", "招聘",
+    "应聘", "广告", "推广", "征订", "代办",
+)
+
+
+@dataclass(frozen=True)
+class AttemptWords:
+    """How a mail that does not follow a subject rule is told apart from other mail."""
+
+    words: tuple[str, ...] = DEFAULT_ATTEMPT_WORDS
+    not_submission: tuple[str, ...] = DEFAULT_NOT_SUBMISSION_WORDS
 
 
 @dataclass(frozen=True)
@@ -80,6 +105,7 @@ class Profile:
     poll_folders: tuple[str, ...]
     folders: Folders
     forms: tuple[FormRule, ...]
+    attempts: AttemptWords = AttemptWords()
 
     def form(self, kind: str) -> FormRule:
         for rule in self.forms:
@@ -128,6 +154,26 @@ def _parse_form(raw: dict, where: str) -> FormRule:
     )
 
 
+def _words(table: dict, key: str, default: tuple[str, ...], where: str) -> tuple[str, ...]:
+    value = table.get(key, list(default))
+    if not isinstance(value, list) or not all(isinstance(w, str) and w.strip() for w in value):
+        raise ProfileError(f"{where}: {key} must be a list of non-empty strings")
+    return tuple(w.strip() for w in value)
+
+
+def _parse_attempts(raw: dict, where: str) -> AttemptWords:
+    table = raw.get("attempts", {})
+    if not isinstance(table, dict):
+        raise ProfileError(f"{where}: [attempts] must be a table")
+    unknown = set(table) - {"words", "not_submission"}
+    if unknown:
+        raise ProfileError(f"{where}: [attempts] has unknown keys {', '.join(sorted(unknown))}")
+    return AttemptWords(
+        words=_words(table, "words", DEFAULT_ATTEMPT_WORDS, f"{where} [attempts]"),
+        not_submission=_words(table, "not_submission", DEFAULT_NOT_SUBMISSION_WORDS, f"{where} [attempts]"),
+    )
+
+
 def parse_profile(text: str, source: str) -> Profile:
     try:
         raw = tomllib.loads(text)
@@ -149,8 +195,11 @@ def parse_profile(text: str, source: str) -> Profile:
         office=_require(raw, "office", source),
         signature=_require(raw, "signature", source).strip(),
         poll_folders=tuple(raw.get("poll_folders", ["INBOX"])),
-        folders=Folders(**{k: folders[k] for k in ("accepted", "rejected", "review", "ignored")}),
+        folders=Folders(**{k: _require(folders, k, f"{source} [folders]")
+                           for k in ("accepted", "rejected", "review", "ignored")},
+                        other=folders.get("other", "")),
         forms=forms,
+        attempts=_parse_attempts(raw, source),
     )
 
 

@@ -4,12 +4,23 @@
 what should happen: ignore it, or decide (accept / reject / review) with every
 reason. It reads attachments but does no other I/O, so it is tested without
 any server.
+
+Two questions are answered here besides the rules themselves:
+
+* Is the mail a submission attempt at all? A subject that follows a rule is; so is a
+  mail whose attachment holds a filled form; so is a subject with a submission word
+  or a unit's name, unless it also says it is something else (回执, 会议 …: the
+  profile's ``[attempts]``). Anything else is filed for staff without a reply.
+* Which page is the submission? One mail gives at most one submission per form kind:
+  pages without a single data line (a cover letter, the notice's empty 附件1 template)
+  are never one; identical readings of the same form (a PDF and a photo of it) are one;
+  copies that disagree go to staff with both readings shown.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from config.profile import Profile
@@ -17,16 +28,23 @@ from intake import subject as subjects
 from intake.envelope import Attachment, Envelope
 from intake.logs import get_logger
 from intake.message import attachment_reasons
-from ledger.decision import Claim, Decision, Reason, ReasonCode
-from ledger.reconcile import check_form, columns_for
+from ledger.decision import REVIEW_CODES, Claim, Decision, Reason, ReasonCode
+from ledger.reconcile import TOTAL_COLUMN, UNIT_COLUMN, check_form, columns_for, normalise_name
 from ledger.state import LedgerState
 from parsers.errors import ReaderError
-from parsers.model import DocumentReading, Form
+from parsers.model import DocumentReading, Form, IncreaseLine, SummaryForm, SummaryLine
 from parsers.reader import read_attachment
 
 log = get_logger("intake.pipeline")
 
 Reader = Callable[..., DocumentReading]
+
+# Notes of ignored mail start with one of these; the worker files the first kind in the
+# profile's ``ignored`` folder and the second in ``other``, where staff read it.
+AUTO_GENERATED = "auto-generated"
+NOT_ATTEMPT = "not a submission attempt"
+# Differences between two copies of one form listed in the reply, at most.
+MAX_DIFFERENCES = 10
 
 
 @dataclass(frozen=True)
@@ -35,8 +53,66 @@ class Processed:
     claim: Claim | None = None
     forms: tuple[Form, ...] = ()
     readings: tuple[DocumentReading, ...] = ()
-    note: str = ""  # why a message was ignored
+    note: str = ""  # why a message was ignored; for a decision, remarks on the pages read
     reply_to: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def other_mail(self) -> bool:
+        """Ignored as no submission attempt (filed for staff), not as auto-generated mail."""
+        return self.decision is None and self.note.startswith(NOT_ATTEMPT)
+
+
+@dataclass(frozen=True)
+class MailDecision(Decision):
+    """A decision with remarks for the reply's 收到的内容 (copies of one form, pages not taken).
+
+    ``intake.replies`` prints ``remarks`` under the attachment names. Only used when there
+    are remarks, so every other decision stays a plain ``Decision``.
+    """
+
+    remarks: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FormPage:
+    """One page of one attachment that reads as one of the profile's forms."""
+
+    attachment: str
+    page: int  # 1-based
+    form: Form
+    source: str = ""  # "text" or "ocr"
+    order: int = 0  # position among the mail's form pages: ties go to the earlier page
+
+    @property
+    def filled(self) -> bool:
+        """Holds at least one data line (an empty template or a cover letter holds none)."""
+        return bool(self.form.lines)
+
+    @property
+    def where(self) -> str:
+        return f"附件“{self.attachment}”第{self.page}页"
+
+
+@dataclass(frozen=True)
+class Reading:
+    """Every attachment of a mail, read once."""
+
+    readings: tuple[DocumentReading, ...] = ()
+    pages: tuple[FormPage, ...] = ()
+    reasons: tuple[Reason, ...] = ()  # attachment.unreadable for what could not be read
+
+    def filled(self) -> list[FormPage]:
+        return [p for p in self.pages if p.filled]
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The one page that stands for the claimed form, and what was said about the others."""
+
+    pages: tuple[FormPage, ...] = ()  # at most one
+    reasons: tuple[Reason, ...] = ()
+    remarks: tuple[str, ...] = ()  # for the reply's 收到的内容 and the ledger note
     extra: dict = field(default_factory=dict)
 
 
@@ -45,13 +121,12 @@ def documents(envelope: Envelope) -> list[Attachment]:
     return [a for a in envelope.attachments if not a.unreadable]
 
 
-def read_forms(
-    envelope: Envelope, claim: Claim, profile: Profile, state: LedgerState, read: Reader,
-    budget_seconds: float | None = None,
-) -> tuple[list[Form], list[DocumentReading], list[Reason]]:
+def read_attachments(
+    envelope: Envelope, profile: Profile, state: LedgerState, read: Reader, budget_seconds: float | None = None,
+) -> Reading:
     """Read every attachment; once ``budget_seconds`` are spent on this mail, refuse the rest."""
-    forms: list[Form] = []
     readings: list[DocumentReading] = []
+    pages: list[FormPage] = []
     reasons: list[Reason] = []
     started = time.monotonic()
     for attachment in documents(envelope):
@@ -72,27 +147,195 @@ def read_forms(
             continue
         readings.append(reading)
         for page in reading.pages:
-            if page.form is not None and page.form.kind == claim.kind:
-                form_reasons = check_form(
-                    page.form,
-                    claim,
-                    state,
-                    page=page.index + 1,
-                    attachment=attachment.filename,
-                    columns=columns_for(profile.form(claim.kind)),
-                )
-                forms.append(page.form)
-                reasons.extend(form_reasons)
-    if not forms and not reasons:
-        expected = profile.form(claim.kind).name
-        reasons.append(
-            Reason(
-                ReasonCode.FORM_UNRECOGNIZED,
-                detail=f"附件中未找到《{expected}》",
-                expected=expected,
-            )
-        )
-    return forms, readings, reasons
+            if page.form is not None:
+                pages.append(FormPage(attachment.filename, page.index + 1, page.form, page.source, len(pages)))
+    return Reading(tuple(readings), tuple(pages), tuple(reasons))
+
+
+def read_forms(
+    envelope: Envelope, claim: Claim, profile: Profile, state: LedgerState, read: Reader,
+    budget_seconds: float | None = None,
+) -> tuple[list[Form], list[DocumentReading], list[Reason]]:
+    """Read every attachment and choose the one page that is the claimed form (``select_forms``)."""
+    reading = read_attachments(envelope, profile, state, read, budget_seconds)
+    selection = select_forms(reading.pages, claim, profile, state)
+    reasons = [*reading.reasons, *selection.reasons]
+    if not selection.pages and not reasons:
+        reasons.append(_unrecognized(profile, claim))
+    return [p.form for p in selection.pages], list(reading.readings), reasons
+
+
+def _unrecognized(profile: Profile, claim: Claim) -> Reason:
+    expected = profile.form(claim.kind).name
+    return Reason(ReasonCode.FORM_UNRECOGNIZED, detail=f"附件中未找到《{expected}》", expected=expected)
+
+
+# --- one submission per form kind ---------------------------------------------------------
+
+
+def _values(line: SummaryLine | IncreaseLine) -> tuple:
+    return (line.count,) if isinstance(line, SummaryLine) else (line.approved, line.requested)
+
+
+def _reading_key(form: Form) -> tuple:
+    """What two copies of one form must share to be the same reading: unit, lines, total."""
+    lines = sorted((line.row, line.certificate, line.level, *_values(line)) for line in form.lines)
+    return (normalise_name(form.unit), tuple(lines), form.total if isinstance(form, SummaryForm) else None)
+
+
+def _rank(page: FormPage) -> tuple:
+    """The copy to keep: stamped first, then the most surely read, then the text layer, then the first."""
+    form = page.form
+    return (form.stamp, form.stamp_confident, form.table_confident, form.unit_confident,
+            getattr(form, "total_confident", True), sum(line.confident for line in form.lines),
+            len(form.lines), page.source == "text", -page.order)
+
+
+def _page_list(pages: Sequence[FormPage]) -> str:
+    """附件“a.pdf”第1、2页，附件“b.jpg”第1页"""
+    by_attachment: dict[str, list[int]] = {}
+    for page in pages:
+        by_attachment.setdefault(page.attachment, []).append(page.page)
+    return "，".join(f"附件“{name}”第{'、'.join(map(str, numbers))}页" for name, numbers in by_attachment.items())
+
+
+def select_forms(pages: Sequence[FormPage], claim: Claim, profile: Profile, state: LedgerState) -> Selection:
+    """At most one page stands for the claimed form; the rules judge that page.
+
+    * Pages without a data line are never the submission when another page has lines
+      (a cover letter naming the form, the notice's 附件1 template printed empty).
+      When no page has a line (a table the reader could not find), the best of them
+      stands for the form, as before: its unread table sends it to staff.
+    * Copies with the same reading are one submission: the stamped, most surely read
+      copy is kept and the others are named in the remarks.
+    * Copies that disagree: ``review`` (``ocr.low_confidence``, never a rejection — we
+      cannot tell which copy the school meant), one reason per difference, each with
+      both readings. Only the kept copy's own review reasons are added: the rules'
+      rejections wait for staff, who see both copies.
+    """
+    rule = profile.form(claim.kind)
+    columns = columns_for(rule)
+    same_kind = [p for p in pages if p.form.kind == claim.kind]
+    if not same_kind:
+        return Selection()
+
+    def check(page: FormPage) -> list[Reason]:
+        return check_form(page.form, claim, state, page=page.page, attachment=page.attachment, columns=columns)
+
+    filled = [p for p in same_kind if p.filled]
+    if not filled:
+        best = max(same_kind, key=_rank)
+        return Selection((best,), tuple(check(best)))
+
+    remarks: list[str] = []
+    extra: dict = {}
+    empty = [p for p in same_kind if not p.filled]
+    if empty:
+        remarks.append(f"{_page_list(empty)}没有填写表格内容（如报送公函、空白的附件模板），未作为《{rule.name}》登记")
+        extra["pages_without_data"] = [{"attachment": p.attachment, "page": p.page} for p in empty]
+
+    best = max(filled, key=_rank)
+    groups: dict[tuple, list[FormPage]] = {}
+    for page in filled:
+        groups.setdefault(_reading_key(page.form), []).append(page)
+    copies = [p for p in groups[_reading_key(best.form)] if p is not best]
+    if copies:
+        remarks.append(f"{_page_list(copies)}与{best.where}是同一份《{rule.name}》，内容一致，按一份登记")
+        extra["copies"] = [{"attachment": p.attachment, "page": p.page, "same_as": best.where} for p in copies]
+    differing = [max(group, key=_rank) for key, group in groups.items() if key != _reading_key(best.form)]
+    if not differing:
+        return Selection((best,), tuple(check(best)), tuple(remarks), extra)
+
+    reasons: list[Reason] = []
+    for other in differing:
+        reasons += differences(best, other, rule.name, columns)
+    reasons += [r for r in check(best) if r.code in REVIEW_CODES]
+    extra["differing_copies"] = [{"attachment": p.attachment, "page": p.page} for p in (best, *differing)]
+    return Selection((best,), tuple(reasons), tuple(remarks), extra)
+
+
+def _shown(value) -> str:
+    if value is None or value == "":
+        return "（空白）"
+    return str(value)
+
+
+def _line_text(line: SummaryLine | IncreaseLine | None) -> str:
+    if line is None:
+        return "（无此行）"
+    return " ".join([line.certificate or "（空白）", line.level or "（空白）", *(_shown(v) for v in _values(line))])
+
+
+def differences(a: FormPage, b: FormPage, form_name: str, columns: dict[str, str]) -> list[Reason]:
+    """Where two readings of one form differ: one ``ocr.low_confidence`` each, located on ``a``
+    (the copy kept), the value naming both copies and what each says."""
+
+    def reason(row: int | None, column: str, va, vb) -> Reason:
+        place = (f"第{row}行" if row is not None else "") + (f"“{column}”" if column else "")
+        return Reason(
+            ReasonCode.OCR_LOW_CONFIDENCE,
+            detail=f"邮件中有两份《{form_name}》，{place}不一致，将由工作人员核对原件后以正确的一份为准",
+            attachment=a.attachment, page=a.page, row=row, column=column,
+            value=f"{a.where}：{_shown(va)}；{b.where}：{_shown(vb)}")
+
+    found: list[Reason] = []
+    if normalise_name(a.form.unit) != normalise_name(b.form.unit):
+        found.append(reason(None, UNIT_COLUMN, a.form.unit, b.form.unit))
+
+    def by_row(form: Form) -> dict[tuple[int, int], SummaryLine | IncreaseLine]:
+        seen: dict[int, int] = {}
+        out = {}
+        for line in sorted(form.lines, key=lambda l: l.row):
+            seen[line.row] = seen.get(line.row, 0) + 1
+            out[(line.row, seen[line.row])] = line
+        return out
+
+    rows_a, rows_b = by_row(a.form), by_row(b.form)
+    fields = ["certificate", "level", *(("count",) if isinstance(a.form, SummaryForm) else ("approved", "requested"))]
+    for key in sorted(rows_a.keys() | rows_b.keys()):
+        la, lb = rows_a.get(key), rows_b.get(key)
+        if la is None or lb is None:
+            found.append(reason(key[0], "", _line_text(la), _line_text(lb)))
+            continue
+        for name in fields:
+            va, vb = getattr(la, name), getattr(lb, name)
+            if va != vb:
+                found.append(reason(key[0], columns.get(name, name), va, vb))
+    total_a = a.form.total if isinstance(a.form, SummaryForm) else None
+    total_b = b.form.total if isinstance(b.form, SummaryForm) else None
+    if total_a != total_b:
+        found.append(reason(None, TOTAL_COLUMN, total_a, total_b))
+    if not found:  # the readings differ (the keys say so) in a way not listed above: never accept
+        found.append(reason(None, "", _reading_summary(a.form), _reading_summary(b.form)))
+    if len(found) > MAX_DIFFERENCES:
+        rest = len(found) - MAX_DIFFERENCES + 1
+        found = found[: MAX_DIFFERENCES - 1] + [Reason(
+            ReasonCode.OCR_LOW_CONFIDENCE, attachment=a.attachment, page=a.page,
+            detail=f"两份《{form_name}》另有{rest}处不一致，将由工作人员核对原件",
+            value=f"{a.where}；{b.where}")]
+    return found
+
+
+def _reading_summary(form: Form) -> str:
+    return "；".join(_line_text(line) for line in form.lines)
+
+
+# --- one message --------------------------------------------------------------------------
+
+
+def _why_not(envelope: Envelope, hints: subjects.AttemptHints) -> str:
+    """Why a mail is no submission attempt, in Chinese for staff (the review page shows it)."""
+    if hints.marker:
+        said = f"主题含“{hints.marker}”，不是申报材料"
+    else:
+        said = "主题不符合命名规则，也没有申报字样或试点单位名称"
+    if not envelope.attachments:
+        seen = "没有附件"
+    elif not documents(envelope):
+        seen = "附件不是可读取的 PDF 或图片"
+    else:
+        seen = "附件中没有读到填写了内容的申报表"
+    return f"{NOT_ATTEMPT}: {said}；{seen}"
 
 
 def process(
@@ -100,32 +343,63 @@ def process(
     budget_seconds: float | None = None,
 ) -> Processed:
     if envelope.auto_generated:
-        return Processed(None, note=f"auto-generated: {envelope.auto_generated}")
-    if not subjects.is_submission_attempt(envelope, profile, state.units):
-        return Processed(None, note="not a submission attempt")
+        return Processed(None, note=f"{AUTO_GENERATED}: {envelope.auto_generated}")
+    if "@" not in envelope.sender:
+        return Processed(None, note=f"{NOT_ATTEMPT}: 发件人地址缺失，无法回复")
 
-    parsed = subjects.parse_subject(envelope.subject, profile, state.units)
+    hints = subjects.attempt_hints(envelope, profile, state.units)
+    reading: Reading | None = None
+    kind_found: str | None = None
+    if not hints.attempt:
+        # Only a filled form in an attachment makes this mail an attempt: read them.
+        reading = read_attachments(envelope, profile, state, read, budget_seconds)
+        filled = reading.filled()
+        if not filled:
+            return Processed(None, readings=reading.readings, note=_why_not(envelope, hints))
+        kind_found = filled[0].form.kind
+
+    parsed = subjects.parse_subject(envelope.subject, profile, state.units, kind=kind_found)
+    malformed = any(r.code is ReasonCode.SUBJECT_MALFORMED for r in parsed.reasons)
+    if malformed and reading is None and documents(envelope):
+        # A sloppy subject: the form in the attachment tells which subject rule to quote.
+        reading = read_attachments(envelope, profile, state, read, budget_seconds)
+        filled = reading.filled()
+        if filled:
+            parsed = subjects.parse_subject(envelope.subject, profile, state.units, kind=filled[0].form.kind)
+
     reasons: list[Reason] = list(parsed.reasons)
     claim = parsed.claim
     unit = state.unit(claim.unit) if claim else None
-    forms: list[Form] = []
-    readings: list[DocumentReading] = []
     if claim is not None:
         closed = subjects.check_window(claim.kind, envelope.received_at, profile)
         if closed is not None:
             reasons.append(closed)
     reasons.extend(attachment_reasons(envelope))
+    selection = Selection()
     if claim is not None and documents(envelope):
-        forms, readings, form_reasons = read_forms(envelope, claim, profile, state, read, budget_seconds)
+        reading = reading or read_attachments(envelope, profile, state, read, budget_seconds)
+        selection = select_forms(reading.pages, claim, profile, state)
+        form_reasons = [*reading.reasons, *selection.reasons]
+        if not selection.pages and not form_reasons:
+            form_reasons.append(_unrecognized(profile, claim))
         reasons.extend(form_reasons)
+    elif reading is not None:
+        reasons.extend(reading.reasons)
     if claim is not None:
         unverified = subjects.check_sender(envelope, unit)
         if unverified is not None:
             reasons.append(unverified)
+
+    decision = Decision.from_reasons(reasons)
+    if selection.remarks:
+        decision = MailDecision(decision.outcome, decision.reasons, remarks=selection.remarks)
+        log.info("message.form_pages", remarks=list(selection.remarks))
     return Processed(
-        Decision.from_reasons(reasons),
+        decision,
         claim=claim,
-        forms=tuple(forms),
-        readings=tuple(readings),
+        forms=tuple(p.form for p in selection.pages),
+        readings=reading.readings if reading else (),
+        note="；".join(selection.remarks),
         reply_to=subjects.reply_address(envelope, unit),
+        extra=selection.extra,
     )

@@ -103,15 +103,20 @@ def build_reply(
     quota_changes: Sequence[QuotaChange] = (),
     supersedes_at: datetime | None = None,
     templates: Templates | None = None,
+    remarks: Sequence[str] | None = None,
 ) -> bytes:
-    """The complete reply as bytes, ready for SMTP (CRLF line ends)."""
+    """The complete reply as bytes, ready for SMTP (CRLF line ends).
+
+    ``remarks``: sentences shown under the attachment names (two copies of one form
+    counted once, pages not taken as a form); by default the decision's own ``remarks``
+    (``intake.pipeline.MailDecision``)."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     if "@" not in to_addr or "@" not in from_addr:
         raise ValueError(f"a reply needs a sender and a recipient address, got from={from_addr!r} to={to_addr!r}")
     body = render_body(envelope=envelope, decision=decision, claim=claim, forms=forms, profile=profile,
                        now=now, quota_changes=quota_changes, supersedes_at=supersedes_at,
-                       templates=templates)
+                       templates=templates, remarks=remarks)
     message = EmailMessage(policy=SMTP)
     message["From"] = formataddr((profile.office, from_addr))
     to_name = envelope.sender_name if to_addr.lower() == envelope.sender.lower() else ""
@@ -153,9 +158,12 @@ def render_body(
     quota_changes: Sequence[QuotaChange] = (),
     supersedes_at: datetime | None = None,
     templates: Templates | None = None,
+    remarks: Sequence[str] | None = None,
 ) -> str:
     """The plain-text Chinese body (also used by staff tools to preview a reply)."""
     t = templates or _DEFAULT
+    if remarks is None:
+        remarks = getattr(decision, "remarks", ())
     p = t.phrases
     outcome = decision.outcome
     kind_name = ""
@@ -176,6 +184,7 @@ def render_body(
     received.append((p["received.sender"], envelope.sender or p["received.none"]))
     names = [_attachment_label(a.filename, a.from_archive) for a in envelope.attachments]
     received.append((p["received.attachments"], "、".join(names) if names else p["received.none"]))
+    received += [(p["received.remark"], _one_line(remark)) for remark in remarks]
     received.append((p["received.time"], _local(envelope.received_at, profile)))
 
     if outcome is Outcome.ACCEPTED:

@@ -25,8 +25,8 @@ from ledger.decision import Claim, Reason, ReasonCode
 from ledger.state import UnitRef
 
 __all__ = [
-    "SubjectResult", "check_sender", "check_window", "is_submission_attempt", "normalise",
-    "parse_subject", "reply_address", "resolve_unit",
+    "AttemptHints", "SubjectResult", "attempt_hints", "check_sender", "check_window", "form_words",
+    "is_submission_attempt", "normalise", "parse_subject", "reply_address", "resolve_unit",
 ]
 
 # Reply/forward markers of Chinese and Western clients, after NFKC (full-width colon → ":").
@@ -116,8 +116,11 @@ def _expected_year(rule: FormRule, profile: Profile) -> int:
     return int(match.group(1)) if match else profile.year
 
 
-def parse_subject(subject: str, profile: Profile, units: Sequence[UnitRef]) -> SubjectResult:
-    """Match the profile's subject rules; resolve the unit; check the year."""
+def parse_subject(subject: str, profile: Profile, units: Sequence[UnitRef], kind: str | None = None) -> SubjectResult:
+    """Match the profile's subject rules; resolve the unit; check the year.
+
+    ``kind``: the form found in the attachments, if known: a malformed subject's reply then
+    quotes that form's rule instead of one guessed from the subject's words."""
     text = normalise(subject)
     # The longest suffix first: "证书申报调整申请" must not be read as "证书申报" + extra.
     rules = sorted(profile.forms, key=lambda r: len(r.subject_suffix), reverse=True)
@@ -148,7 +151,7 @@ def parse_subject(subject: str, profile: Profile, units: Sequence[UnitRef]) -> S
             ))
         claim = Claim(unit=unit.name, year=year, kind=rule.kind, subject_unit=written) if unit else None
         return SubjectResult(claim, tuple(reasons))
-    return SubjectResult(None, (_malformed(subject, text, profile, units),))
+    return SubjectResult(None, (_malformed(subject, text, profile, units, kind),))
 
 
 def _harmless_extra(extra: str) -> bool:
@@ -156,8 +159,8 @@ def _harmless_extra(extra: str) -> bool:
     return len(extra) <= 20 and not _YEAR.search(extra) and "调" not in extra
 
 
-def _malformed(subject: str, text: str, profile: Profile, units: Sequence[UnitRef]) -> Reason:
-    rule = _guess_rule(text, profile)
+def _malformed(subject: str, text: str, profile: Profile, units: Sequence[UnitRef], kind: str | None = None) -> Reason:
+    rule = next((r for r in profile.forms if r.kind == kind), None) or _guess_rule(text, profile)
     unit = _guess_unit(text, units)
     expected = rule.example_subject(unit.name if unit else "单位全称")
     return Reason(
@@ -237,30 +240,87 @@ def reply_address(envelope: Envelope, unit: UnitRef | None) -> str:
     return envelope.sender
 
 
-_SUBMISSION_WORDS = ("申报", "证书", "调增", "指标", "1+x", "汇总表", "申请表")
+@dataclass(frozen=True)
+class AttemptHints:
+    """What the subject and the attachment names say about a mail, before any attachment is read.
 
-
-def is_submission_attempt(envelope: Envelope, profile: Profile, units: Sequence[UnitRef] = ()) -> bool:
-    """Does this look like a school trying to submit? Auto-generated mail never does.
-
-    Yes when the subject carries a form word or a unit's name, or an attachment we
-    could read (or an archive) is named like a form. A bare year is not enough:
-    spam in the polled junk folders carries years too, and must not get a reply.
+    ``rule``: the subject follows one of the profile's subject rules (perhaps with a unit
+    not on the list or a wrong year). ``words``: submission words, form words or unit
+    names found in the subject or in the name of an attachment we could read. ``marker``:
+    a word saying the mail is something else (回执, 会议, …), found in the subject once the
+    units' names and the forms' own words are taken out; "" when none.
     """
-    if envelope.auto_generated or "@" not in envelope.sender:
-        return False  # nobody to answer, or an answer would start a mail loop
-    words = {w.lower() for w in _SUBMISSION_WORDS}
+
+    rule: bool = False
+    words: tuple[str, ...] = ()
+    marker: str = ""
+
+    @property
+    def attempt(self) -> bool:
+        """An attempt on the subject's word alone (a form found in an attachment is the other way)."""
+        return (self.rule or bool(self.words)) and not self.marker
+
+
+def form_words(profile: Profile) -> tuple[str, ...]:
+    """Each form's own words: its name, its title keywords and its subject rule without the year."""
+    words: list[str] = []
     for rule in profile.forms:
-        words.update(k.lower() for k in (rule.name, *rule.title_keywords, _key(rule.subject_suffix)))
-    subject = _key(normalise(envelope.subject)).lower()
-    if any(w in subject for w in words):
-        return True
-    if units and _guess_unit(subject, units) is not None:
-        return True
+        suffix = _key(rule.subject_suffix)
+        year = _YEAR.search(suffix)
+        without_year = (suffix[: year.start()] + suffix[year.end():]) if year else suffix
+        words += [rule.name, *rule.title_keywords, without_year]
+    return tuple(dict.fromkeys(w for w in (_key(w).lower() for w in words) if w))
+
+
+def _named_units(text: str, units: Sequence[UnitRef]) -> list[str]:
+    """The keys of every unit name or alias written in ``text`` (a ``_key``-ed, lower-cased text)."""
+    return [k for u in units for k in (_key(n).lower() for n in (u.name, *u.aliases)) if k and k in text]
+
+
+def attempt_hints(envelope: Envelope, profile: Profile, units: Sequence[UnitRef] = ()) -> AttemptHints:
+    """The subject's and the attachment names' evidence for a submission attempt (see ``AttemptHints``)."""
+    written = _key(normalise(envelope.subject))
+    subject = written.lower()
+    own = form_words(profile)
+    words = tuple(dict.fromkeys((*own, *(_key(w).lower() for w in profile.attempts.words))))
+    found = [w for w in words if w in subject]
+    if units and _guess_unit(written, units) is not None:
+        found.append("单位名称")
     for attachment in envelope.attachments:
         if attachment.inline or attachment.content_type not in READABLE_TYPES | ARCHIVE_TYPES:
             continue
-        name = _key(attachment.filename).lower()
-        if any(w in name for w in words) or (units and _guess_unit(name, units) is not None):
+        name = _key(attachment.filename)
+        if any(w in name.lower() for w in words) or (units and _guess_unit(name, units) is not None):
+            found.append(f"附件名“{attachment.filename}”")
+    rule = _follows_rule(normalise(envelope.subject), profile)
+    # Markers are looked for where neither a unit's name nor a form's own words are:
+    # a school called "…培训学院" or a form titled "…会议…" is no receipt by its name.
+    rest = subject
+    for known in sorted({*_named_units(subject, units), *own}, key=len, reverse=True):
+        rest = rest.replace(known, " ")
+    marker = next((m for m in profile.attempts.not_submission if _key(m).lower() in rest), "")
+    return AttemptHints(rule=rule, words=tuple(dict.fromkeys(found)), marker=marker)
+
+
+def _follows_rule(text: str, profile: Profile) -> bool:
+    """The (normalised) subject carries a rule's parts, whatever unit or year is written in it."""
+    for rule in profile.forms:
+        found = _rule_pattern(rule).match(text)
+        if found and found.group("unit").strip(" +") and _harmless_extra(found.group("extra").strip()):
             return True
     return False
+
+
+def is_submission_attempt(envelope: Envelope, profile: Profile, units: Sequence[UnitRef] = ()) -> bool:
+    """Does this look like a school trying to submit, on its subject and attachment names alone?
+
+    Yes when the subject follows a subject rule, or carries a submission word, a form's
+    own words or a unit's name (or an attachment we could read is named so), and no
+    word saying it is something else (``profile.attempts.not_submission``: 回执, 会议 …).
+    A bare year is not enough: spam in the polled junk folders carries years too, and
+    must not get a reply. Auto-generated mail and mail without a sender address never
+    are. ``intake.pipeline`` also counts a mail whose attachment holds a filled form.
+    """
+    if envelope.auto_generated or "@" not in envelope.sender:
+        return False  # nobody to answer, or an answer would start a mail loop
+    return attempt_hints(envelope, profile, units).attempt
