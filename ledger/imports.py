@@ -3,6 +3,9 @@
 Each import first validates the whole file (pure functions over a ``Table``) and
 only then writes, in one transaction: a bad row aborts the file with every problem
 listed as ``file:row:column: 说明``. Importing the same file again changes nothing.
+The units roster is read in the words offices write (``config/units.toml``: 高职院校
+is 高职, 学校名称 is 单位名称); a unit type no list knows is imported as written and
+reported in ``ImportSummary.warnings``, since no rule reads the type.
 A quota whose number in the file changed is updated with a ``quota_changes`` row and
 an event; increases accepted since the last import survive a re-import of an
 unchanged file (the file is compared with what was last imported, not with the
@@ -12,9 +15,12 @@ current number).
 from __future__ import annotations
 
 import re
+import tomllib
 import unicodedata
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -29,7 +35,7 @@ from parsers.model import LEVELS
 UNIT_COLUMNS = ("单位名称", "单位类型", "所属市", "别名", "联系邮箱")
 CATALOG_COLUMNS = ("批次", "证书名称", "培训评价组织", "级别")
 QUOTA_COLUMNS = ("年度", "单位名称", "证书名称", "级别", "批准人数")
-UNIT_TYPES = ("高职", "本科", "中职", "市教育局")
+UNIT_OPTIONAL_COLUMNS = ("别名",)  # a roster without aliases is common; an absent column is no alias
 CERT_SUFFIX = "职业技能等级证书"
 ACTOR = "import"
 
@@ -41,15 +47,92 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 Progress = Callable[[int, int], None]  # (rows done, rows in all)
 
+# Rules that read a unit's type, as staff know them. None does today: the type only
+# labels the exports (汇总), the per-city sheets' grouping and the review page's list of
+# units that have not submitted, so a type no table knows is imported as written with a
+# warning. Name a rule here when one starts to depend on the type: an unknown type then
+# stops the import, naming the rule.
+RULES_ON_UNIT_TYPE: tuple[str, ...] = ()
+
+# Column widths of the ledger (ledger/models.py): a longer value is refused here, with
+# its row, instead of failing the transaction on PostgreSQL.
+UNIT_WIDTHS = {"单位名称": 200, "单位类型": 20, "所属市": 50}
+CATALOG_WIDTHS = {"批次": 20, "证书名称": 200, "培训评价组织": 300}
+WARNING_ROWS_SHOWN = 10
+
+
+class UnitWordsError(ImportFileError):
+    """``config/units.toml`` (or the file given instead) is malformed."""
+
+
+def word_key(text: str) -> str:
+    """How a type or header word is compared: NFKC, no spaces, no case (县（市、区） = 县(市、区))."""
+    return "".join(unicodedata.normalize("NFKC", text).split()).casefold()
+
+
+@dataclass(frozen=True)
+class UnitWords:
+    """The words offices write in a units roster, from ``config/units.toml``."""
+
+    types: tuple[str, ...]  # canonical types, in the file's order
+    type_of: Mapping[str, str]  # word_key(a word offices write, or a canonical type) -> canonical type
+    headers: Mapping[str, tuple[str, ...]]  # canonical column -> other header texts
+
+    def canonical_type(self, written: str) -> str | None:
+        return self.type_of.get(word_key(written))
+
+
+def unit_words_file() -> Path:
+    return Path(str(resources.files("config").joinpath("units.toml")))
+
+
+def load_unit_words(path: Path | None = None) -> UnitWords:
+    """Read and check the synonym tables (``config/units.toml`` unless ``path`` is given)."""
+    path = Path(path) if path else unit_words_file()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise UnitWordsError([f"{path}: 单位类型对照表无法读取（{exc}）"]) from exc
+    problems = []
+    types, type_of = [], {}
+    for canonical, words in data.get("types", {}).items():
+        if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+            problems.append(f"{path}: [types] “{canonical}”应为一组文字")
+            continue
+        types.append(canonical)
+        for word in (canonical, *words):
+            earlier = type_of.setdefault(word_key(word), canonical)
+            if earlier != canonical:
+                problems.append(f"{path}: [types] “{word}”同时属于“{earlier}”和“{canonical}”")
+    headers, owner = {}, {word_key(c): c for c in UNIT_COLUMNS}
+    for column, words in data.get("headers", {}).items():
+        if column not in UNIT_COLUMNS:
+            problems.append(f"{path}: [headers] “{column}”不是单位名单的列（{'、'.join(UNIT_COLUMNS)}）")
+            continue
+        if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+            problems.append(f"{path}: [headers] “{column}”应为一组文字")
+            continue
+        for word in words:
+            earlier = owner.setdefault(word_key(word), column)
+            if earlier != column:
+                problems.append(f"{path}: [headers] “{word}”同时表示“{earlier}”和“{column}”")
+        headers[column] = tuple(words)
+    if not types:
+        problems.append(f"{path}: 缺少 [types]")
+    if problems:
+        raise UnitWordsError(problems)
+    return UnitWords(tuple(types), type_of, headers)
+
 
 @dataclass(frozen=True)
 class UnitRow:
     row: int
     name: str
-    type: str
+    type: str  # canonical when the table knows the wording, else as written
     city: str
     aliases: tuple[str, ...]
     contacts: tuple[str, ...]
+    written_type: str = ""  # the 单位类型 cell as the file writes it
 
 
 @dataclass(frozen=True)
@@ -79,6 +162,9 @@ class ImportSummary:
     created: int
     updated: int
     unchanged: int
+    # Things imported but worth a look, ``file:rows:column: 说明`` (rows comma-separated):
+    # unit types no table knows, empty types. The CLI prints them; the import's event keeps them.
+    warnings: tuple[str, ...] = ()
 
 
 def split_list(text: str, separators: str = LIST_SEPARATORS) -> tuple[str, ...]:
@@ -93,12 +179,14 @@ def certificate_name(text: str) -> str:
 
 
 class _Problems:
-    def __init__(self, source: str):
-        self.source, self.items = source, []
+    """Problems of one file, each naming the column as the file's header writes it."""
+
+    def __init__(self, source: str, labels: Mapping[str, str] | None = None):
+        self.source, self.labels, self.items = source, labels or {}, []
 
     def add(self, row: Row | int, column: str, text: str) -> None:
         number = row.number if isinstance(row, Row) else row
-        self.items.append(f"{self.source}:{number}:{column}: {text}")
+        self.items.append(f"{self.source}:{number}:{self.labels.get(column, column)}: {text}")
 
     def raise_if_any(self) -> None:
         if self.items:
@@ -110,6 +198,16 @@ def _required(row: Row, column: str, problems: _Problems) -> str:
     if not value:
         problems.add(row, column, "不能为空")
     return value
+
+
+def _fits(row: Row, column: str, value: str, widths: Mapping[str, int], problems: _Problems) -> None:
+    if len(value) > widths[column]:
+        problems.add(row, column, f"不能超过 {widths[column]} 个字，读到 {len(value)} 个字")
+
+
+def _rows_text(rows: list[int]) -> str:
+    shown = ",".join(map(str, rows[:WARNING_ROWS_SHOWN]))
+    return shown if len(rows) <= WARNING_ROWS_SHOWN else f"{shown},…（共 {len(rows)} 行）"
 
 
 def _integer(row: Row, column: str, problems: _Problems, *, low: int, high: int, unit: str = "") -> int | None:
@@ -142,36 +240,64 @@ def _levels(row: Row, column: str, problems: _Problems, *, allow_empty: bool) ->
 # --- validation (pure) --------------------------------------------------------------
 
 
-def parse_units(table: Table) -> list[UnitRow]:
-    problems = _Problems(table.source)
+def parse_units(table: Table, words: UnitWords | None = None) -> tuple[list[UnitRow], tuple[str, ...]]:
+    """Validate the roster; return its rows (types made canonical) and the warnings."""
+    words = words or load_unit_words()
+    problems = _Problems(table.source, table.labels)
+    label = table.label("单位类型")
     units, seen = [], {}
+    unknown: dict[str, list[int]] = defaultdict(list)  # a type as written -> its rows
     for row in table.rows:
         name = _required(row, "单位名称", problems)
-        kind = _required(row, "单位类型", problems)
-        if kind and kind not in UNIT_TYPES:
-            problems.add(row, "单位类型", f"应为 {'、'.join(UNIT_TYPES)} 之一，读到“{kind}”")
+        _fits(row, "单位名称", name, UNIT_WIDTHS, problems)
+        written = row.values["单位类型"]
+        kind = words.canonical_type(written) if written else ""
+        if kind is None:
+            kind = written
+            if RULES_ON_UNIT_TYPE:
+                problems.add(row, "单位类型", f"“{written}”不是已知的单位类型（{'、'.join(words.types)}），"
+                                              f"而“{'、'.join(RULES_ON_UNIT_TYPE)}”依单位类型判断：请改为其中之一")
+            else:
+                unknown[written].append(row.number)
+                _fits(row, "单位类型", written, UNIT_WIDTHS, problems)
+        elif not written:
+            unknown[""].append(row.number)
         city = _required(row, "所属市", problems)
+        _fits(row, "所属市", city, UNIT_WIDTHS, problems)
         contacts = tuple(unicodedata.normalize("NFKC", c).lower()
                          for c in split_list(row.values["联系邮箱"], LOOSE_SEPARATORS))
         for address in contacts:
             if not _EMAIL.match(address):
                 problems.add(row, "联系邮箱", f"“{address}”不是有效的邮箱地址（多个地址用分号隔开）")
         aliases = tuple(a for a in split_list(row.values["别名"]) if a != name)
-        for label, column in [(name, "单位名称"), *((a, "别名") for a in aliases)]:
-            key = normalise_name(label)
+        for text, column in [(name, "单位名称"), *((a, "别名") for a in aliases)]:
+            key = normalise_name(text)
             if key and key in seen and seen[key] != row.number:
-                problems.add(row, column, f"“{label}”与第 {seen[key]} 行的单位名称或别名重复")
+                problems.add(row, column, f"“{text}”与第 {seen[key]} 行的单位名称或别名重复")
             seen.setdefault(key, row.number)
-        units.append(UnitRow(row.number, name, kind, city, aliases, contacts))
+        units.append(UnitRow(row.number, name, kind, city, aliases, contacts, written))
     problems.raise_if_any()
-    return units
+    known = "、".join(words.types)
+    warnings = []
+    for written, rows in unknown.items():
+        where = f"{table.source}:{_rows_text(rows)}:{label}"
+        if written:
+            warnings.append(f"{where}: 单位类型“{written}”不在单位类型对照表中，已按原文导入。"
+                            f"已知类型：{known}；如果它是其中之一的另一种写法，请在单位类型对照表"
+                            f"（config/units.toml 的 [types]）中加上它，或在文件中改为已知类型，再导入一次")
+        else:
+            warnings.append(f"{where}: 单位类型为空，已导入，类型留空。已知类型：{known}")
+    return units, tuple(warnings)
 
 
 def parse_catalog(table: Table) -> list[CertificateRow]:
-    problems = _Problems(table.source)
+    problems = _Problems(table.source, table.labels)
     certificates, seen = [], {}
     for row in table.rows:
         name = certificate_name(_required(row, "证书名称", problems))
+        for column, value in (("证书名称", name), ("批次", row.values["批次"]),
+                              ("培训评价组织", row.values["培训评价组织"])):
+            _fits(row, column, value, CATALOG_WIDTHS, problems)
         key = normalise_name(name)
         if key and key in seen:
             problems.add(row, "证书名称", f"“{name}”与第 {seen[key]} 行重复")
@@ -184,7 +310,7 @@ def parse_catalog(table: Table) -> list[CertificateRow]:
 
 def parse_quotas(table: Table, state: LedgerState) -> list[QuotaRow]:
     """Validate quota rows against the units and the catalogue already in the ledger."""
-    problems = _Problems(table.source)
+    problems = _Problems(table.source, table.labels)
     unit_names = {normalise_name(n): u.name for u in state.units for n in (u.name, *u.aliases)}
     certificates = {normalise_name(c.name): c for c in state.certificates}
     quotas, seen = [], {}
@@ -231,18 +357,24 @@ def _tick(progress: Progress | None, done: int, total: int) -> None:
         progress(done, total)
 
 
-def import_units(engine: sa.Engine, path: Path, *, progress: Progress | None = None) -> ImportSummary:
-    table = read_table(path, UNIT_COLUMNS)
-    rows = parse_units(table)
+def import_units(engine: sa.Engine, path: Path, *, progress: Progress | None = None,
+                 words: UnitWords | None = None) -> ImportSummary:
+    """Import a units roster; ``words`` replaces ``config/units.toml`` (tests, other tables)."""
+    words = words or load_unit_words()
+    table = read_table(path, UNIT_COLUMNS, optional=UNIT_OPTIONAL_COLUMNS, synonyms=words.headers)
+    rows, warnings = parse_units(table, words)
     created = updated = 0
     with _session(engine) as s, s.begin():
         existing = {u.name: u for u in s.execute(sa.select(Unit).with_for_update()).scalars()}
         for done, row in enumerate(rows, start=1):
             values = {"type": row.type, "city": row.city, "aliases": list(row.aliases), "contacts": list(row.contacts)}
+            # The ledger keeps the canonical type; the event keeps the wording it came from.
+            written = {"written_type": row.written_type} if row.written_type != row.type else {}
             unit = existing.get(row.name)
             if unit is None:
                 s.add(Unit(name=row.name, updated_at=utcnow(), **values))
-                _event(s, "unit.created", f"unit:{row.name}", {"file": table.source, "row": row.row, **values})
+                _event(s, "unit.created", f"unit:{row.name}",
+                       {"file": table.source, "row": row.row, **values, **written})
                 created += 1
             else:
                 before = {k: getattr(unit, k) for k in values}
@@ -251,10 +383,11 @@ def import_units(engine: sa.Engine, path: Path, *, progress: Progress | None = N
                         setattr(unit, key, value)
                     unit.updated_at = utcnow()
                     _event(s, "unit.updated", f"unit:{row.name}",
-                           {"file": table.source, "row": row.row, "before": before, "after": values})
+                           {"file": table.source, "row": row.row, "before": before, "after": values, **written})
                     updated += 1
             _tick(progress, done, len(rows))
-        summary = ImportSummary("units", table.source, len(rows), created, updated, len(rows) - created - updated)
+        summary = ImportSummary("units", table.source, len(rows), created, updated, len(rows) - created - updated,
+                                warnings)
         _event(s, "import.units", table.source, summary.__dict__)
     return summary
 

@@ -1,22 +1,30 @@
 """Reading staff spreadsheets (xlsx or csv) into rows keyed by canonical header names.
 
-Staff prepare these files by hand in Excel or WPS: headers may carry full-width
-characters, spaces, a ``*`` for required columns, and a title row above them; CSV
-files saved on Chinese Windows are GB18030, not UTF-8. All of that is accepted; what
-cannot be read is reported as ``file:row:column: 说明``.
+Staff prepare these files by hand in Excel or WPS, and offices send theirs as they
+keep them: headers may carry full-width characters, spaces, a ``*`` for required
+columns, a trailing note in brackets (``联系邮箱（多个用分号隔开）``) or another
+wording of the same column (``学校名称`` for ``单位名称``, when the caller passes
+synonyms); a title row may sit above the header, a merged cell may hold the city of
+several schools, a merged row may head a section (``一、高职院校``), and an
+instructions sheet may come first (hidden sheets are not read). CSV files saved on
+Chinese Windows are GB18030 (GBK), not UTF-8. All of that is accepted; what cannot be
+read is reported as ``file:row:column: 说明``.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 import unicodedata
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
 HEADER_SEARCH_ROWS = 5  # a title row or two may sit above the header
+_TRAILING_NOTE = re.compile(r"\([^()]*\)$")  # 所属市(州), 联系邮箱(多个用分号隔开), after NFKC
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))  # copied from web pages
 
 
 class ImportFileError(Exception):
@@ -33,19 +41,31 @@ class ImportFileError(Exception):
 @dataclass(frozen=True)
 class Row:
     number: int  # the row number staff see in Excel (1-based, header included)
-    values: dict[str, str]  # canonical header -> cell text, stripped
+    values: dict[str, str]  # canonical header -> cell text, stripped ("" for an absent optional column)
 
 
 @dataclass(frozen=True)
 class Table:
-    source: str  # the file name as given, for messages
+    source: str  # the file name as given (and the sheet, if not the first), for messages
     rows: tuple[Row, ...]
+    # canonical header -> the header as the file writes it (normalised), for messages:
+    # a problem in the column the file calls 学校类型 is reported as 学校类型.
+    labels: dict[str, str] = field(default_factory=dict)
+
+    def label(self, column: str) -> str:
+        return self.labels.get(column, column)
 
 
 def normalise_header(text: str) -> str:
     """``' 单位名称＊ '`` and ``'单位 名称'`` both name the column ``单位名称``."""
     text = "".join(unicodedata.normalize("NFKC", text).split())
     return text.strip("*")
+
+
+def _header_keys(text: str) -> tuple[str, str]:
+    """The header as written and without a trailing note in brackets, for matching."""
+    exact = normalise_header(text).casefold()
+    return exact, _TRAILING_NOTE.sub("", exact)
 
 
 def cell_text(value: object) -> str:
@@ -58,71 +78,213 @@ def cell_text(value: object) -> str:
         return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat()
     if isinstance(value, date):
         return value.isoformat()
-    return str(value).replace("\u3000", " ").strip()
+    return str(value).translate(_INVISIBLE).replace("\u3000", " ").strip()
 
 
-def _read_csv(path: Path) -> list[list[object]]:
+# --- reading the cells --------------------------------------------------------------
+
+Box = tuple[int, int, int, int]  # a merged range: first row, first column, last row, last column (0-based)
+
+
+@dataclass(frozen=True)
+class _Sheet:
+    name: str  # "" for a csv; the sheet's title for an xlsx other than its first sheet
+    cells: list[list[object]]
+    merged: tuple[Box, ...] = ()
+    note: str = ""  # added to a "header not found" message (the encoding a csv was read in)
+
+
+def _read_csv(path: Path) -> list[_Sheet]:
     data = path.read_bytes()
-    for encoding in ("utf-8-sig", "gb18030"):
+    if data.startswith(b"PK\x03\x04"):
+        raise ImportFileError([f"{path.name}: 这是一个 xlsx 文件，只是扩展名为 .csv：请把扩展名改为 .xlsx 后重试"])
+    if data.startswith(b"\xd0\xcf\x11\xe0"):
+        raise ImportFileError([f"{path.name}: 这是一个 Excel 97-2003（.xls）文件，只是扩展名为 .csv："
+                               "请用 Excel 或 WPS 打开后另存为 .xlsx 或“CSV UTF-8（逗号分隔）”后重试"])
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encodings = ("utf-16",)  # Excel's "Unicode 文本"
+    else:
+        encodings = ("utf-8-sig", "gb18030")
+    for encoding in encodings:
         try:
             text = data.decode(encoding)
             break
         except UnicodeDecodeError:
             continue
-    else:  # pragma: no cover - gb18030 decodes every byte string
-        raise ImportFileError([f"{path.name}: 无法识别文件编码，请另存为 UTF-8 编码的 CSV 文件"])
-    return list(csv.reader(io.StringIO(text)))
+    else:
+        raise ImportFileError([f"{path.name}: 无法识别文件编码（既不是 UTF-8，也不是 GBK/GB18030），"
+                               "请在 Excel 或 WPS 中另存为“CSV UTF-8（逗号分隔）”后重试"])
+    head = text.splitlines()[:HEADER_SEARCH_ROWS + 1]
+    delimiter = "\t" if sum(line.count("\t") for line in head) > sum(line.count(",") for line in head) else ","
+    note = "" if encoding != "gb18030" else (
+        "；文件按 GBK/GB18030 编码读取，如表头显示为乱码，请在 Excel 或 WPS 中另存为“CSV UTF-8（逗号分隔）”后重试")
+    return [_Sheet("", list(csv.reader(io.StringIO(text), delimiter=delimiter)), note=note)]
 
 
-def _read_xlsx(path: Path) -> list[list[object]]:
+def _read_xlsx(path: Path) -> list[_Sheet]:
     from zipfile import BadZipFile
 
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
     try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, BadZipFile, OSError, KeyError, ValueError) as exc:
+        # Not read-only: merged ranges are only known to a fully loaded sheet.
+        # Staff lists are a few thousand rows at most.
+        workbook = load_workbook(path, data_only=True)
+    except (InvalidFileException, BadZipFile, OSError, KeyError, ValueError, TypeError) as exc:
         raise ImportFileError([f"{path.name}: 不是有效的 xlsx 文件（{exc}），请用 Excel 另存为 .xlsx 后重试"]) from exc
     try:
-        sheet = workbook.worksheets[0]
-        return [list(row) for row in sheet.iter_rows(values_only=True)]
+        # Hidden sheets are left alone: they often hold last year's list or lookup values.
+        visible = [ws for ws in workbook.worksheets if ws.sheet_state == "visible"] or workbook.worksheets[:1]
+        sheets = []
+        for position, ws in enumerate(visible):
+            merged = tuple((r.min_row - 1, r.min_col - 1, r.max_row - 1, r.max_col - 1)
+                           for r in ws.merged_cells.ranges)
+            sheets.append(_Sheet(ws.title if position else "", [list(r) for r in ws.iter_rows(values_only=True)],
+                                 merged))
+        return sheets
     finally:
         workbook.close()
 
 
-def read_table(path: Path, columns: Sequence[str]) -> Table:
-    """Read the first sheet of an xlsx (or a csv) whose header names every one of ``columns``."""
+def _filled(sheet: _Sheet) -> list[list[object]]:
+    """A merged cell's value goes down its first column (the city merged over its schools).
+
+    Only down: a range merged across columns is a heading or a note (left out by
+    ``_section_headings``), or one value that belongs to its first column.
+    """
+    cells = [list(row) for row in sheet.cells]
+    for top, left, bottom, _right in sheet.merged:
+        if bottom == top or top >= len(cells) or left >= len(cells[top]):
+            continue
+        value = cells[top][left]
+        for row in cells[top + 1:bottom + 1]:
+            row.extend([None] * (left + 1 - len(row)))
+            row[left] = value
+    return cells
+
+
+# --- finding the header -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Header:
+    positions: dict[str, int]  # canonical column -> index
+    problems: tuple[str, ...]  # duplicated or ambiguous columns (this row is the header, but unusable)
+    missing: tuple[str, ...]  # required columns not found
+
+
+def _match_header(cells: Sequence[object], columns: Sequence[str], optional: Sequence[str],
+                  synonyms: Mapping[str, Sequence[str]]) -> _Header:
+    """Which cell names which column: the canonical text first, then a synonym; the
+    header as written before the header without a trailing note. Two cells at the same
+    step (两列“单位名称”, or “学校名称” and “单位全称”) make the column ambiguous."""
+    keys = [_header_keys(cell_text(c)) for c in cells]
+    written = [normalise_header(cell_text(c)) for c in cells]
+    positions, problems, missing = {}, [], []
+    for column in columns:
+        names = [normalise_header(column).casefold()]
+        others = [normalise_header(s).casefold() for s in synonyms.get(column, ())]
+        steps = [(names, 0), (names, 1), (others, 0), (others, 1)]
+        for wanted, which in steps:
+            hits = [i for i, k in enumerate(keys) if k[which] and k[which] in wanted]
+            if hits:
+                break
+        if not hits:
+            if column not in optional:
+                missing.append(column)
+        elif len(hits) > 1:
+            found = "、".join(f"“{written[i]}”" for i in hits)
+            problems.append(f"表头中 {found} 都表示“{column}”，请只保留一列")
+        else:
+            positions[column] = hits[0]
+    return _Header(positions, tuple(problems), tuple(missing))
+
+
+def _describe_missing(missing: Sequence[str], synonyms: Mapping[str, Sequence[str]]) -> str:
+    parts = []
+    for column in missing:
+        others = synonyms.get(column, ())
+        parts.append(f"{column}（也可写作 {'、'.join(others)}）" if others else column)
+    return "、".join(parts)
+
+
+def _is_repeated_header(values: Mapping[str, str], positions: Mapping[str, int], header: Sequence[object]) -> bool:
+    """A second header row (a header merged over two rows, or a header repeated in the sheet)."""
+    filled = [c for c, v in values.items() if v]
+    return bool(filled) and all(values[c] == cell_text(header[positions[c]]) for c in filled)
+
+
+def _section_headings(positions: Mapping[str, int], merged: Sequence[Box]) -> set[int]:
+    """Rows that are one merged cell across every column read (一、高职院校; 注：…)."""
+    used = positions.values()
+    return {r for top, left, bottom, right in merged if right > left and left <= min(used) and max(used) <= right
+            for r in range(top, bottom + 1)}
+
+
+def _table(path: Path, sheet: _Sheet, header_index: int, header: _Header, columns: Sequence[str]) -> Table:
+    cells = _filled(sheet)
+    header_cells = sheet.cells[header_index]
+    headings = _section_headings(header.positions, sheet.merged)
+    source = f"{path.name}[{sheet.name}]" if sheet.name else path.name
+    rows = []
+    for index in range(header_index + 1, len(cells)):
+        row = cells[index]
+        values = {name: cell_text(row[pos]) if pos < len(row) else "" for name, pos in header.positions.items()}
+        values.update({name: "" for name in columns if name not in header.positions})
+        if not any(values.values()):  # blank rows are spacing, not data
+            continue
+        if index in headings or _is_repeated_header(values, header.positions, header_cells):
+            continue
+        rows.append(Row(index + 1, values))
+    labels = {name: normalise_header(cell_text(header_cells[pos])) for name, pos in header.positions.items()}
+    return Table(source=source, rows=tuple(rows), labels=labels)
+
+
+def read_table(path: Path, columns: Sequence[str], *, optional: Sequence[str] = (),
+               synonyms: Mapping[str, Sequence[str]] | None = None) -> Table:
+    """Read the first sheet of an xlsx (or a csv) whose header names every one of ``columns``.
+
+    ``optional`` columns may be absent (their values are then empty); ``synonyms`` maps
+    a canonical column to other header texts that name it. The header is looked for in
+    the first rows of each visible sheet, in order.
+    """
     path = Path(path)
+    synonyms = synonyms or {}
     if not path.is_file():
         raise ImportFileError([f"{path}: 文件不存在"])
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        raw = _read_csv(path)
+        sheets = _read_csv(path)
     elif suffix in (".xlsx", ".xlsm"):
-        raw = _read_xlsx(path)
+        sheets = _read_xlsx(path)
     else:
-        raise ImportFileError([f"{path.name}: 只能导入 .xlsx 或 .csv 文件，而不是 “{path.suffix}”"])
+        hint = "（.xls 或 .et 文件请用 Excel 或 WPS 打开后另存为 .xlsx）" if suffix in (".xls", ".et") else ""
+        raise ImportFileError([f"{path.name}: 只能导入 .xlsx 或 .csv 文件，而不是 “{path.suffix}”{hint}"])
 
-    wanted = list(columns)
-    for index, cells in enumerate(raw[:HEADER_SEARCH_ROWS]):
-        headers = [normalise_header(cell_text(c)) for c in cells]
-        if set(wanted) <= set(headers):
-            break
+    best: tuple[_Sheet, int, _Header] | None = None  # the row closest to a header, for the message
+    for sheet in sheets:
+        for index, cells in enumerate(sheet.cells[:HEADER_SEARCH_ROWS]):
+            header = _match_header(cells, columns, optional, synonyms)
+            if not header.missing:
+                if header.problems:
+                    where = f"{path.name}[{sheet.name}]" if sheet.name else path.name
+                    raise ImportFileError([f"{where}:{index + 1}: {p}" for p in header.problems])
+                return _table(path, sheet, index, header, columns)
+            if best is None or len(header.positions) > len(best[2].positions):
+                best = (sheet, index, header)
+
+    wanted = [c for c in columns if c not in optional]
+    if best is None or not best[2].positions:  # nothing like a header anywhere: show the first row
+        first_sheet = sheets[0] if sheets else _Sheet("", [])
+        first = [cell_text(c) for c in first_sheet.cells[0]] if first_sheet.cells else []
+        missing, row, sheet_name, note = wanted, 1, first_sheet.name, first_sheet.note
     else:
-        first = [cell_text(c) for c in raw[0]] if raw else []
-        missing = [c for c in wanted if c not in {normalise_header(h) for h in first}]
-        problem = (f"{path.name}:1: 表头缺少列 {'、'.join(missing)}；"
-                   f"表头应为：{','.join(wanted)}（读到的表头：{','.join(first) or '空'}）")
-        raise ImportFileError([problem])
-
-    duplicated = sorted({h for h in headers if h in wanted and headers.count(h) > 1})
-    if duplicated:
-        raise ImportFileError([f"{path.name}:{index + 1}: 表头中列 {'、'.join(duplicated)} 出现了不止一次"])
-    positions = {name: headers.index(name) for name in wanted}
-    rows = []
-    for number, cells in enumerate(raw[index + 1:], start=index + 2):
-        values = {name: cell_text(cells[pos]) if pos < len(cells) else "" for name, pos in positions.items()}
-        if any(values.values()):  # blank rows are spacing, not data
-            rows.append(Row(number, values))
-    return Table(source=path.name, rows=tuple(rows))
+        sheet, index, header = best
+        first = [cell_text(c) for c in sheet.cells[index]]
+        missing, row, sheet_name, note = list(header.missing), index + 1, sheet.name, sheet.note
+    where = f"{path.name}[{sheet_name}]" if sheet_name else path.name
+    shown = ",".join(h for h in first if h) or "空"
+    problem = (f"{where}:{row}: 表头缺少列 {_describe_missing(missing, synonyms)}；"
+               f"表头应为：{','.join(columns)}（读到的表头：{shown}）{note}")
+    raise ImportFileError([problem])
