@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -42,7 +43,7 @@ from tests.fixtures.world import submission, write_anhui_world
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ARRIVAL = datetime(2025, 4, 10, 16, 0, tzinfo=SHANGHAI)  # the last afternoon of the window
 INTAKE = str(Path(sys.executable).with_name("intake"))
-console = Console()
+console = Console(width=None if sys.stdout.isatty() else 140)
 
 
 def burst(contacts: dict[str, str], count: int, seed: int = 7) -> list[bytes]:
@@ -93,13 +94,16 @@ def one_run(postgres: RunningPostgres, mails: list[bytes], workers: int, files: 
         log = open(tmp / f"worker-{workers}.log", "w")
         proc = subprocess.Popen([INTAKE, "run", "--workers", str(workers)], env=env, stdout=log, stderr=log)
         start = time.monotonic()
+        first_reply = None  # the whole backlog is waiting when the worker starts: its "arrival"
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task(f"{workers} worker(s): replies", total=len(mails))
             while len(sink.received) < len(mails):
                 if proc.poll() is not None:
                     raise RuntimeError(f"the worker exited early; see {log.name}")
+                if first_reply is None and sink.received:
+                    first_reply = time.monotonic() - start
                 progress.update(task, completed=len(sink.received))
-                time.sleep(0.2)
+                time.sleep(0.05)
         elapsed = time.monotonic() - start
         latencies = []
         for probe in probes:  # new mails: the same bytes again would (rightly) get no second reply
@@ -111,12 +115,15 @@ def one_run(postgres: RunningPostgres, mails: list[bytes], workers: int, files: 
             latencies.append(time.monotonic() - sent_at)
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=120)
-        decisions = {}
+        decisions, review_reasons = Counter(), Counter()
         for message in sink.messages():
-            decisions[message["X-Intake-Decision"]] = decisions.get(message["X-Intake-Decision"], 0) + 1
+            decisions[message["X-Intake-Decision"]] += 1
+            if message["X-Intake-Decision"] == "review":
+                review_reasons.update(c for c in str(message["X-Intake-Reasons"]).split(",") if c)
         return {"workers": workers, "mails": len(mails), "seconds": elapsed,
                 "per_minute": len(mails) / elapsed * 60, "decisions": decisions, "latencies": latencies,
-                "replies": len(sink.received) - len(probes)}
+                "replies": len(sink.received) - len(probes), "first_reply": first_reply or elapsed,
+                "review_reasons": review_reasons}
     finally:
         sink.stop()
         dovecot.stop()
@@ -141,12 +148,18 @@ def main(argv: list[str] | None = None) -> None:
             results.append(one_run(postgres, mails, workers, (units, catalog), tmp, probes if i == 0 else []))
             console.print(f"{workers} worker(s): {results[-1]['per_minute']:.0f} mails/min")
     table = Table(title=f"Burst of {args.mails} mails (text-PDF summaries), PostgreSQL, {os.cpu_count()} cores")
-    for column in ("processing workers", "seconds", "mails/minute", "replies", "decisions"):
+    for column in ("workers", "seconds", "mails/min", "1st reply s", "last reply s",
+                   "replies", "decisions", "review /100 mails"):
         table.add_column(column)
     for r in results:
-        table.add_row(str(r["workers"]), f"{r['seconds']:.1f}", f"{r['per_minute']:.0f}", str(r["replies"]),
-                      ", ".join(f"{k} {v}" for k, v in sorted(r["decisions"].items())))
+        per_100 = 100 / max(1, r["replies"])
+        review = ", ".join(f"{code} {n * per_100:.1f}" for code, n in r["review_reasons"].most_common()) or "0"
+        table.add_row(str(r["workers"]), f"{r['seconds']:.1f}", f"{r['per_minute']:.0f}",
+                      f"{r['first_reply']:.1f}", f"{r['seconds']:.1f}", str(r["replies"]),
+                      ", ".join(f"{k} {v}" for k, v in sorted(r["decisions"].items())), review)
     console.print(table)
+    console.print("First / last reply: seconds from the worker's start to the first and the last reply of the "
+                  "backlog, which had all arrived before the start.")
     lat = results[0]["latencies"]
     if lat:
         p95 = sorted(lat)[max(0, round(0.95 * len(lat)) - 1)]

@@ -42,6 +42,7 @@ ALL_STAGES = frozenset({"fetch", "process", "send"})
 LEDGER_POLL_SECONDS = 2.0
 MAX_ATTEMPTS = 3  # a message that crashes processing this often goes to staff
 STALE_RETRIES = 3
+FETCH_PER_CYCLE = 40  # new mails stored per cycle before they are decided, answered and filed
 SEND_LEASE_TIMEOUTS = 6  # a send takes at most ~5 SMTP timeouts (connect, login, MAIL, RCPT, DATA)
 
 
@@ -55,6 +56,8 @@ class RunSummary:
     filed: int = 0
     file_failed: int = 0
     errors: int = 0
+    more_waiting: bool = False  # the fetch stage left new mail on the server for the next cycle
+    examined: int = 0  # mails fetched, new or already known at another location
 
     def add(self, other: RunSummary) -> None:
         self.fetched += other.fetched
@@ -65,6 +68,8 @@ class RunSummary:
         self.filed += other.filed
         self.file_failed += other.file_failed
         self.errors += other.errors
+        self.more_waiting = self.more_waiting or other.more_waiting
+        self.examined += other.examined
 
 
 def _connection_lost(exc: Exception) -> bool:
@@ -178,11 +183,19 @@ class Worker:
 
     # -- stages ------------------------------------------------------------------
     def fetch_new(self, box: imap.Mailbox, summary: RunSummary) -> None:
+        """Store up to ``FETCH_PER_CYCLE`` new mails; ``summary.more_waiting`` says whether more are.
+
+        A backlog is taken in slices so the first schools are answered while the rest
+        still waits on the server, not after all of it was downloaded."""
         max_bytes = int(self.settings.max_message_mb * 1024 * 1024)
+        room = FETCH_PER_CYCLE
         for folder in box.existing(self.poll_folders()):
             uidvalidity, uids = box.uids(folder)
             known = self.store.known_uids(folder, uidvalidity)
             new = [u for u in uids if u not in known]
+            if len(new) > room:
+                new, summary.more_waiting = new[:room], True
+            room -= len(new)
             for item in box.fetch(folder, uidvalidity, new, max_bytes=max_bytes):
                 # Over the size limit only the header block was fetched: store it, marked,
                 # so deciding says why (the whole mail stays on the server and is filed).
@@ -201,6 +214,7 @@ class Worker:
                     original_path=str(path),
                 )
                 summary.fetched += int(created)
+                summary.examined += 1
                 log.info(
                     "message.stored" if created else "message.duplicate",
                     message_id=envelope.message_id,
@@ -412,8 +426,13 @@ class Worker:
     def run_once(self, stages: frozenset[str] = ALL_STAGES) -> RunSummary:
         if "fetch" not in stages:
             return self.cycle(None, stages)
+        total = RunSummary()
         with imap.Mailbox(imap.config_from_settings(self.settings)) as box:
-            return self.cycle(box, stages)
+            while True:
+                summary = self.cycle(box, stages)
+                total.add(summary)
+                if not summary.more_waiting or not summary.examined:  # the latter: nothing could be fetched
+                    return total
 
     def run_forever(self, stop: threading.Event, stages: frozenset[str] = ALL_STAGES) -> None:
         """Work until ``stop`` is set; on any mailbox or database error, back off and reconnect.
@@ -448,7 +467,8 @@ class Worker:
     def _mailbox_loop(self, stop: threading.Event, stages: frozenset[str]) -> None:
         with imap.Mailbox(imap.config_from_settings(self.settings)) as box:
             while not stop.is_set():
-                self.cycle(box, stages, stop)
+                if self.cycle(box, stages, stop).more_waiting:
+                    continue  # the rest of a backlog: no waiting
                 # IDLE returns as soon as mail arrives; NetEase has no IDLE, so poll.
                 if not box.wait_for_mail(self.settings.imap_folder, min(self.settings.poll_interval, 300)):
                     stop.wait(self.settings.poll_interval)

@@ -77,8 +77,11 @@ def _run_import(kind: str, do_import: Callable[..., ImportSummary], file: Path) 
     finally:
         bar.close()
         engine.dispose()
+    for warning in summary.warnings:  # imported, but worth a look (e.g. a unit type no table knows)
+        click.echo(f"提示：{warning}", err=True)
     click.echo(f"{KIND_NAMES[kind]} {summary.source}：共 {summary.rows} 行，新增 {summary.created}，"
-               f"更新 {summary.updated}，未变 {summary.unchanged}。")
+               f"更新 {summary.updated}，未变 {summary.unchanged}。"
+               + (f"另有 {len(summary.warnings)} 条提示，见上。" if summary.warnings else ""))
 
 
 def _import_group(kind: str, do_import, help_text: str) -> click.Group:

@@ -58,13 +58,23 @@ def test_imports_print_a_summary_and_are_idempotent(run, ledger_engine, tmp_path
 
 def test_a_bad_file_exits_1_and_names_every_problem(run, ledger_engine, tmp_path):
     rows = [[s["name"], TYPES[s["level"]], s["city"], "", ""] for s in anhui_schools(4)]
-    rows[1][1], rows[3][2] = "大学", ""
+    rows[1][4], rows[3][2] = "jwc-at-school", ""
     result = run("units", "import", str(write_csv(tmp_path / "units.csv", UNIT_COLUMNS, rows)))
     assert result.exit_code == 1
-    assert "units.csv:3:单位类型: 应为 高职、本科、中职、市教育局 之一，读到“大学”" in result.output
+    assert "units.csv:3:联系邮箱: “jwc-at-school”不是有效的邮箱地址（多个地址用分号隔开）" in result.output
     assert "units.csv:5:所属市: 不能为空" in result.output
     assert "有 2 处问题，本文件的数据均未导入" in result.output
     assert Store(ledger_engine).snapshot().units == ()
+
+
+def test_a_unit_type_no_table_knows_is_imported_and_its_rows_are_printed(run, ledger_engine, tmp_path):
+    rows = [[s["name"], "高职院校", s["city"], "", ""] for s in anhui_schools(4)]
+    rows[1][1] = rows[2][1] = "大学"
+    result = run("units", "import", str(write_csv(tmp_path / "units.csv", UNIT_COLUMNS, rows)))
+    assert result.exit_code == 0, result.output
+    assert "提示：units.csv:3,4:单位类型: 单位类型“大学”不在单位类型对照表中，已按原文导入。" in result.output
+    assert "共 4 行，新增 4，更新 0，未变 0。另有 1 条提示，见上。" in result.output
+    assert [u.type for u in Store(ledger_engine).snapshot().units].count("高职") == 2
 
 
 def test_a_missing_file_is_refused(run, tmp_path):

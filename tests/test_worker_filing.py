@@ -11,11 +11,14 @@ import threading
 import time
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from config.profile import load_profile
 from config.settings import load_settings
 from intake.pipeline import process
 from intake.worker import Worker
 from ledger import db
+from ledger.models import Message
 from ledger.store import Store
 from ledger.web.metrics import render as render_metrics
 from tests.fixtures.world import IN_WINDOW, UNIT, run_intake, submission
@@ -102,3 +105,24 @@ def test_replies_leave_while_the_backlog_is_still_being_decided(world, dovecot, 
     assert first_reply_seen.is_set()
     assert len(decided) == 3 and summary.sent == 3 and len(smtp_sink.received) == 3
     assert len(dovecot.messages("已处理/退回")) == 3
+
+
+def test_a_backlog_is_taken_in_slices_and_all_of_it_answered(world, dovecot, smtp_sink, monkeypatch):
+    monkeypatch.setattr("intake.worker.FETCH_PER_CYCLE", 2)
+    for _ in range(5):
+        dovecot.append(submission(f"{UNIT}+2025年证书申报"), IN_WINDOW)
+    settings = load_settings(world)
+    profile = load_profile(settings.profile)
+    engine = db.connect(settings.database_url)
+    stored_at_decision = []
+
+    def process_noting_the_store(*args, **kwargs):
+        with engine.connect() as conn:
+            stored_at_decision.append(conn.execute(sa.select(sa.func.count()).select_from(Message)).scalar_one())
+        return process(*args, **kwargs)
+
+    worker = Worker(settings, profile, Store(engine, profile), process_fn=process_noting_the_store)
+    summary = worker.run_once()
+    assert summary.fetched == 5 and summary.sent == 5 and len(smtp_sink.received) == 5
+    assert dovecot.messages("INBOX") == [] and len(dovecot.messages("已处理/退回")) == 5
+    assert stored_at_decision == [2, 2, 4, 4, 5]  # each slice decided before the next was fetched
