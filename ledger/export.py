@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -71,6 +72,72 @@ class SubmissionEntry:
     total: int | None
     superseded: bool
     lines: tuple[LineEntry, ...]
+    message_pk: int = 0
+    window_start: date | None = None  # the application window the submission belongs to
+
+    @property
+    def line_count(self) -> int:
+        return len(self.lines)
+
+
+class _Counted(Protocol):
+    id: int
+    message_pk: int
+    unit: str
+    year: int
+    kind: str
+    decision: str
+    received_at: datetime
+    total: int | None
+    superseded: bool
+    window_start: date | None
+
+    @property
+    def line_count(self) -> int: ...
+
+
+Counted = TypeVar("Counted", bound=_Counted)
+
+
+def counted(entries: Iterable[Counted]) -> list[Counted]:
+    """The submissions that count, each unit once: what tallies (汇总, city sheets, the dashboard) use.
+
+    * A superseded summary never counts.
+    * One mail counts once per form kind: ledgers written before one submission per form
+      kind hold two rows for a form sent twice in one mail (a PDF and its photo) or for an
+      empty 附件1 page beside the form; the row with lines (and a total) stands for the mail.
+    * A unit's summaries count once per year and application window: the current one —
+      the newest not rejected, or the newest rejection when nothing else is left (a
+      rejected summary supersedes nothing, so an earlier rejection stays beside the
+      accepted correction in the ledger, but only the correction counts).
+    * Every increase request (one per mail) counts.
+    Order: by arrival.
+    """
+    per_mail: dict[tuple[int, str], Counted] = {}
+    for entry in entries:
+        if entry.superseded:
+            continue
+        key = (entry.message_pk, entry.kind)
+        if key not in per_mail or _fuller(entry) > _fuller(per_mail[key]):
+            per_mail[key] = entry
+    summaries: dict[tuple, Counted] = {}
+    others: list[Counted] = []
+    for entry in per_mail.values():
+        if entry.kind != "summary":
+            others.append(entry)
+            continue
+        key = (entry.unit, entry.year, entry.window_start)
+        if key not in summaries or _current(entry) > _current(summaries[key]):
+            summaries[key] = entry
+    return sorted([*others, *summaries.values()], key=lambda e: (e.received_at, e.id))
+
+
+def _fuller(entry: _Counted) -> tuple:
+    return (entry.line_count > 0, entry.total is not None, entry.line_count, -entry.id)
+
+
+def _current(entry: _Counted) -> tuple:
+    return (entry.decision != "rejected", entry.received_at, entry.message_pk, entry.id)
 
 
 @dataclass(frozen=True)
@@ -130,7 +197,8 @@ def collect(engine: sa.Engine) -> LedgerExport:
                 received_at=sub.received_at, decision=sub.decision,
                 reasons=tuple(dict.fromkeys(r["code"] for r in sub.reasons)),
                 reason_rows=tuple((r["code"], r.get("row")) for r in sub.reasons), stamp=sub.stamp, total=sub.total,
-                superseded=sub.superseded_by_id is not None, lines=tuple(lines[sub.id])))
+                superseded=sub.superseded_by_id is not None, lines=tuple(lines[sub.id]),
+                message_pk=sub.message_pk, window_start=sub.window_start))
         imported = dict(s.execute(sa.select(QuotaChange.quota_id, QuotaChange.new_approved)
                                   .where(QuotaChange.cause == "import").order_by(QuotaChange.id)).all())
         increases = dict(s.execute(sa.select(QuotaChange.quota_id, sa.func.count())
@@ -197,19 +265,20 @@ def _local(moment: datetime | None, zone: ZoneInfo) -> datetime | None:
 
 
 def summary_rows(export: LedgerExport, zone: ZoneInfo = OFFICE_ZONE) -> list[tuple]:
-    """Per unit: what arrived and where its summary stands (the newest summary counts)."""
+    """Per unit: what arrived and where its summary stands (its current summary counts, see ``counted``).
+
+    收到表格数 counts forms received, one per mail and form kind (superseded ones included)."""
     by_unit: dict[str, list[SubmissionEntry]] = defaultdict(list)
     for entry in export.submissions:
         by_unit[entry.unit].append(entry)
     rows = []
     for unit in export.units:
         entries = by_unit.get(unit.name, [])
-        summaries = [e for e in entries if e.kind == "summary"]
-        current = next((e for e in reversed(summaries) if not e.superseded and e.decision != "rejected"),
-                       summaries[-1] if summaries else None)
-        increases = [e for e in entries if e.kind == "increase"]
+        current_entries = counted(entries)
+        current = max((e for e in current_entries if e.kind == "summary"), key=_current, default=None)
+        increases = [e for e in current_entries if e.kind == "increase"]
         rows.append((
-            unit.name, unit.type, unit.city, len(entries),
+            unit.name, unit.type, unit.city, len({(e.message_pk, e.kind) for e in entries}),
             DECISION_LABELS.get(current.decision, current.decision) if current else NOT_RECEIVED,
             current.total if current and current.decision != "rejected" else None,
             f"{sum(e.decision == 'accepted' for e in increases)}/{len(increases)}",
@@ -248,11 +317,9 @@ def event_rows(export: LedgerExport, zone: ZoneInfo = OFFICE_ZONE) -> list[tuple
 
 
 def city_rows(export: LedgerExport, city: str, zone: ZoneInfo = OFFICE_ZONE) -> list[tuple]:
-    """A city's current forms (superseded summaries left out), for the bureau's preliminary review."""
+    """A city's current forms, each unit's summary once (``counted``), for the bureau's preliminary review."""
     rows = []
-    for e in export.submissions:
-        if e.city != city or e.superseded:
-            continue
+    for e in counted(e for e in export.submissions if e.city == city):
         for line in e.lines or (None,):
             values = ((line.row, line.certificate, line.level, line.count, line.approved, line.requested)
                       if line else (None, "（无表格）", "", None, None, None))

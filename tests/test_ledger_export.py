@@ -170,3 +170,40 @@ def test_each_detail_line_shows_its_own_problems_and_the_forms(ledger, tmp_path)
     write_xlsx(collect(ledger), tmp_path / "x.xlsx")
     rows = [r for r in _rows(load_workbook(tmp_path / "x.xlsx")["明细"])[1:] if r[13] == "<99@school.example.cn>"]
     assert [(r[6], r[12]) for r in rows] == [(1, "人数或合计有误"), (2, "级别不符、人数或合计有误")]
+
+
+def test_tallies_count_each_unit_once(ledger, tmp_path):
+    """汇总 and the city sheets count each unit once: a mail recorded (before one submission per
+    form kind) as the form plus its empty 附件1 page, a rejected summary followed by its accepted
+    correction. The JSON keeps one entry per submission, as the contract says."""
+    store = Store(ledger, load_profile("anhui-2025"))
+    day = datetime(2025, 3, 25, 9, 0, tzinfo=SHANGHAI)
+
+    def mail(uid, unit, at, forms, decision):
+        record, _ = store.record_message(
+            mailbox="INBOX", uidvalidity=1, uid=uid, message_id=f"<{uid}@school.example.cn>",
+            sha256=hashlib.sha256(f"t{uid}".encode()).hexdigest(), received_at=at, sender="jwc@school.example.cn",
+            subject=f"{unit}+2025年证书申报", original_path=f"{uid}.eml")
+        store.record_decision(record.id, claim=Claim(unit, 2025, "summary"), forms=forms, decision=decision,
+                              reply=None)
+
+    # B: the form, then the empty 附件1 page of the same mail (the old reader order put it last).
+    mail(20, B, day, [SummaryForm(B, True, 40, (SummaryLine(1, WEB, "中级", 40),)),
+                      SummaryForm("", False, None, (), table_confident=False, total_confident=False)],
+         Decision.from_reasons([Reason(ReasonCode.OCR_LOW_CONFIDENCE)]))
+    # C (two rejections so far): the accepted correction.
+    mail(21, C, day + timedelta(hours=1), [SummaryForm(C, True, 9, (SummaryLine(1, BIM, "初级", 9),))],
+         Decision(Outcome.ACCEPTED))
+
+    export = collect(ledger)
+    assert len(to_json(export)["submissions"]) == 5 + 3  # one entry per submission, as before
+    path = tmp_path / "台账.xlsx"
+    write_xlsx(export, path)
+    book = load_workbook(path)
+    summary = {r[0]: r for r in _rows(book["汇总"])[1:]}
+    assert summary[B][3:7] == [2, "待审核", 40, "1/1"]  # the increase, and the one summary mail
+    assert summary[C][3:6] == [3, "通过", 9]
+    hefei = _rows(book["合肥市"])[1:]
+    assert [(r[0], r[1], r[4], r[6]) for r in hefei if r[0] == B and r[1] == "汇总表"] == [(B, "汇总表", WEB, 40)]
+    other = _rows(book[SCHOOLS[2]["city"]])[1:]
+    assert [(r[2], r[4], r[6]) for r in other] == [("通过", BIM, 9)]  # the rejected summaries no longer count

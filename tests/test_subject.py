@@ -229,3 +229,12 @@ def test_every_subject_reason_is_english_free_chinese():
         assert reason.detail and not any(
             unicodedata.category(c).startswith("L") and c.isascii() for c in reason.detail
         ), reason.detail
+
+
+def test_a_malformed_subject_quotes_the_rule_of_the_form_found_when_known():
+    assert parse_subject("请查收", ANHUI, UNITS, kind="increase").reasons[0].expected == "单位全称+2025年证书指标调增申请"
+    assert parse_subject("请查收", ANHUI, UNITS, kind="summary").reasons[0].expected == "单位全称+2025年证书申报"
+    named = parse_subject("安徽商贸职业技术学院 材料", ANHUI, UNITS, kind="increase")
+    assert named.reasons[0].expected == "安徽商贸职业技术学院+2025年证书指标调增申请"
+    # A subject that follows a rule is not re-read by the hint.
+    assert parse_subject(corpus.SUBJECT, ANHUI, UNITS, kind="increase").claim.kind == "summary"

@@ -75,6 +75,11 @@ def _reply_headers(raw: bytes) -> dict[str, str]:
     return {k: str(msg.get(k, "")) for k in ("Subject", "To", "Date", "X-Intake-Decision", "X-Intake-Reasons")}
 
 
+def _attachment_label(attachment) -> str:
+    name = attachment.filename or "（未命名）"
+    return f"{attachment.from_archive} 中的 {name}" if attachment.from_archive else name
+
+
 def _parse_date(text: str | None) -> date | None:
     try:
         return date.fromisoformat(text) if text else None
@@ -382,6 +387,37 @@ def create_app(settings: Settings, *, profile: Profile | None = None, engine: sa
             raise HTTPException(404)
         return logged_download(member, f"message:{reply.message_pk}", reply.raw, f"reply-{reply_pk}.eml",
                                "message/rfc822")
+
+    # --- mail without a submission (no reply went out) ------------------------------------
+
+    @app.get("/other", response_class=HTMLResponse)
+    async def other_mail(request: Request, kind: str = "other", page: str = "1"):
+        member = staff_of(request)
+        listing = queries.ignored_mail(engine, kind, int(page) if page.isdigit() else 1)
+        kind = kind if kind in queries.IGNORED_KINDS else "other"
+        files: dict[int, list[tuple[int, str]]] = {}
+        for mail in listing.mails:
+            try:
+                envelope = envelope_of(message_of(mail.id))
+            except (OSError, HTTPException):
+                files[mail.id] = []
+                continue
+            files[mail.id] = [(i, _attachment_label(a), bool(a.data)) for i, a in enumerate(envelope.attachments)]
+        return html(request, "other.html", staff=member, listing=listing, kind=kind, files=files, nav="other")
+
+    @app.get("/messages/{message_pk}/files/{index}")
+    async def any_attachment(request: Request, message_pk: int, index: int):
+        """Any attachment of a mail (a Word receipt too), by its place in the mail; always a download."""
+        member = staff_of(request)
+        try:
+            items = envelope_of(message_of(message_pk)).attachments
+        except OSError as exc:
+            raise HTTPException(404, "原始邮件文件无法读取") from exc
+        if not 0 <= index < len(items) or not items[index].data:
+            raise HTTPException(404)
+        item = items[index]
+        return logged_download(member, f"message:{message_pk}", item.data, item.filename or f"attachment-{index}",
+                               "application/octet-stream")
 
     @app.get("/quotas", response_class=HTMLResponse)
     async def quota_page(request: Request, unit: str = "", changed: str = ""):

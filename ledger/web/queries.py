@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from config.profile import Profile, Window
+from ledger.export import counted
 from ledger.models import Certificate, Event, Message, Quota, QuotaChange, Reply, Submission, SubmissionLine, Unit
 from ledger.web.models import StaffCorrection
 
@@ -43,6 +44,9 @@ class Row:
     superseded: bool
     sender: str
     subject: str
+    year: int = 0
+    window_start: date | None = None
+    line_count: int = 0
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,8 @@ def _units(s: Session) -> dict[str, Unit]:
 
 def _rows(s: Session) -> list[Row]:
     units = _units(s)
+    line_counts = dict(s.execute(sa.select(SubmissionLine.submission_id, sa.func.count())
+                                 .group_by(SubmissionLine.submission_id)).all())
     query = (sa.select(Submission, Message.sender, Message.subject)
              .join(Message, Message.id == Submission.message_pk))
     out = []
@@ -83,7 +89,8 @@ def _rows(s: Session) -> list[Row]:
             id=sub.id, message_pk=sub.message_pk, unit=sub.unit, city=unit.city if unit else "", kind=sub.kind,
             decision=sub.decision, reasons=tuple(dict.fromkeys(r["code"] for r in sub.reasons)),
             received_at=sub.received_at, total=sub.total, superseded=sub.superseded_by_id is not None,
-            sender=sender, subject=subject))
+            sender=sender, subject=subject, year=sub.year, window_start=sub.window_start,
+            line_count=line_counts.get(sub.id, 0)))
     return out
 
 
@@ -145,6 +152,7 @@ class Dashboard:
     per_day: list[tuple[date, int]]
     units_total: int
     messages_total: int
+    other_total: int = 0  # mail that is no submission attempt (其他来信), for staff to read
 
 
 def season_window(profile: Profile, today: date) -> tuple[Window | None, bool]:
@@ -163,12 +171,14 @@ def dashboard(engine: sa.Engine, profile: Profile, now: datetime) -> Dashboard:
     today = now.astimezone(profile.timezone).date()
     window, is_open = season_window(profile, today)
     with Session(engine) as s:
-        rows = [r for r in _rows(s) if not r.superseded]
+        # Each unit once: its current summary per window, one row per mail and form (``counted``).
+        rows = counted(_rows(s))
         units = _units(s)
         summaries = s.execute(sa.select(Submission.unit, Submission.decision, Submission.window_start,
                                         Submission.received_at, Submission.superseded_by_id)
                               .where(Submission.kind == "summary", Submission.year == profile.year)).all()
         messages_total = s.execute(sa.select(sa.func.count()).select_from(Message)).scalar_one()
+        other_total = len(_ignored(s, "other"))
     by_decision = Counter(r.decision for r in rows)
     city_counts: dict[str, Counter] = defaultdict(Counter)
     for r in rows:
@@ -203,7 +213,71 @@ def dashboard(engine: sa.Engine, profile: Profile, now: datetime) -> Dashboard:
         by_decision=dict(by_decision), by_city=sorted(((c, dict(n)) for c, n in city_counts.items())),
         by_window=by_window, window=window, window_open=is_open, days_left=days_left, missing=missing,
         per_day=[(d, per_day_counts.get(d, 0)) for d in days], units_total=len(units),
-        messages_total=messages_total)
+        messages_total=messages_total, other_total=other_total)
+
+
+# --- mail without a submission ------------------------------------------------------------
+
+# ``intake.pipeline`` writes these at the start of an ignored mail's note.
+AUTO_NOTE = "auto-generated"
+OTHER_NOTE = "not a submission attempt"
+IGNORED_KINDS = {"other": "其他来信", "auto": "自动回复与退信", "all": "全部"}
+
+
+@dataclass(frozen=True)
+class IgnoredMail:
+    id: int  # message
+    received_at: datetime
+    sender: str
+    subject: str
+    why: str  # Chinese, for staff
+    auto: bool  # an auto-reply, bounce or list mail (else: a person wrote it)
+    folder: str  # where it was filed on the server ("" while not yet filed)
+    state: str
+
+
+@dataclass(frozen=True)
+class IgnoredPage:
+    mails: tuple[IgnoredMail, ...]
+    total: int
+    page: int
+    pages: int
+    counts: dict[str, int]  # per IGNORED_KINDS key
+
+
+def _why(note: str) -> tuple[str, bool]:
+    """(the reason for staff, auto-generated?) from an ignored mail's note."""
+    head, _sep, rest = note.partition(":")
+    if head == AUTO_NOTE:
+        return f"自动回复、退信或群发邮件（{rest.strip() or '无'}）", True
+    if head == OTHER_NOTE:
+        return rest.strip() or "不是申报邮件", False
+    return note or "不是申报邮件", False
+
+
+def _ignored(s: Session, kind: str) -> list[IgnoredMail]:
+    rows = s.execute(sa.select(Message).where(Message.outcome.is_(None), Message.state != "stored")
+                     .order_by(Message.received_at.desc(), Message.id.desc())).scalars()
+    out = []
+    for m in rows:
+        why, auto = _why(m.note or "")
+        if kind == "all" or (kind == "auto") == auto:
+            out.append(IgnoredMail(m.id, m.received_at, m.sender, m.subject, why, auto, m.filed_folder, m.state))
+    return out
+
+
+def ignored_mail(engine: sa.Engine, kind: str = "other", page: int = 1) -> IgnoredPage:
+    """Mail that got no reply, newest first: ``other`` (no submission attempt: staff read it),
+    ``auto`` (auto-replies, bounces, lists) or ``all``."""
+    kind = kind if kind in IGNORED_KINDS else "other"
+    with Session(engine) as s:
+        everything = _ignored(s, "all")
+    counts = {"all": len(everything), "auto": sum(m.auto for m in everything)}
+    counts["other"] = counts["all"] - counts["auto"]
+    chosen = [m for m in everything if kind == "all" or (kind == "auto") == m.auto]
+    pages = max(1, ceil(len(chosen) / PAGE_SIZE))
+    page = min(max(1, page), pages)
+    return IgnoredPage(tuple(chosen[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]), len(chosen), page, pages, counts)
 
 
 # --- one submission -----------------------------------------------------------------------
