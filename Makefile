@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 APT_PACKAGES := tesseract-ocr tesseract-ocr-chi-sim libtesseract-dev libleptonica-dev pkg-config g++ \
-                dovecot-imapd fonts-noto-cjk fonts-wqy-zenhei poppler-utils postgresql chromium
+                dovecot-imapd mailutils-imap4d fonts-noto-cjk fonts-wqy-zenhei poppler-utils postgresql chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
 
