@@ -351,12 +351,15 @@ def process(
     reading: Reading | None = None
     kind_found: str | None = None
     if not hints.attempt:
-        # Only a filled form in an attachment makes this mail an attempt: read them.
+        # Only a form in an attachment makes this mail an attempt: read them. A filled one
+        # (the 附件1 template printed empty proves nothing); for a subject that follows a
+        # rule and then says 回执/会议 …, any page read as the form (a scan whose table could
+        # not be read is still the school's form).
         reading = read_attachments(envelope, profile, state, read, budget_seconds)
-        filled = reading.filled()
-        if not filled:
+        found = reading.filled() or (list(reading.pages) if hints.rule else [])
+        if not found:
             return Processed(None, readings=reading.readings, note=_why_not(envelope, hints))
-        kind_found = filled[0].form.kind
+        kind_found = found[0].form.kind
 
     parsed = subjects.parse_subject(envelope.subject, profile, state.units, kind=kind_found)
     malformed = any(r.code is ReasonCode.SUBJECT_MALFORMED for r in parsed.reasons)

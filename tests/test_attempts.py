@@ -174,3 +174,17 @@ def test_the_word_lists_are_profile_configuration(tmp_path):
     assert profile.attempts == PROFILE.attempts
     assert profile.folders.other_mail == profile.folders.ignored == "已忽略"
     assert PROFILE.folders.other_mail == "其他来信"
+
+
+def test_a_rule_subject_with_a_marker_counts_by_any_page_read_as_the_form():
+    """`…+2025年证书申报（按通知要求盖章）` with a scan whose table the reader could not find: the
+    school's form all the same (staff look at it); without a rule-following subject an empty
+    form page proves nothing (see the 附件1 receipt above)."""
+    blank = pdf_of([empty_template("summary")])
+    subject = f"{UNIT}+2025年证书申报（按通知要求盖章）"
+    assert attempt_hints(receipt(subject), PROFILE, STATE.units).marker == "通知"
+    envelope = decode(corpus.submission(corpus.encode_header(subject),
+                                        corpus.named(blank, "application/pdf", "扫描件.pdf")), AT)
+    result = process(envelope, PROFILE, STATE)
+    assert result.decision is not None and result.claim is not None and len(result.forms) == 1
+    assert result.decision.outcome is not Outcome.ACCEPTED
