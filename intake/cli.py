@@ -118,6 +118,11 @@ def run_once_and_report(worker, stages: frozenset[str]) -> None:
 
     try:
         summary = worker.run_once(stages)
+    except imap.FolderNameError as exc:
+        raise click.ClickException(
+            f"IMAP: {exc}\nThis server cannot hold that folder name: change INTAKE_IMAP_FOLDER or the profile's "
+            "poll_folders / [folders], then run again; nothing was lost."
+        ) from exc
     except (imap.MailboxError, imap.IMAPClientError, OSError) as exc:
         raise click.ClickException(
             f"IMAP: {exc}\nCheck INTAKE_IMAP_HOST/PORT/SSL and the password (NetEase: the 授权码), then run again; "

@@ -29,7 +29,7 @@ from intake import originals, replies, sender
 from intake.archive import Limits
 from intake.logs import get_logger
 from intake.message import decode, header_only_original
-from intake.pipeline import Processed, process
+from intake.pipeline import NOT_ATTEMPT, Processed, process
 from ledger import leases
 from ledger.decision import Decision, Outcome, Reason, ReasonCode
 from ledger.store import OutgoingReply, StaleDecision, Store
@@ -170,8 +170,6 @@ class Worker:
         ignored folder, except mail that is no submission attempt (``other``, or ``ignored``
         with a note starting ``intake.pipeline.NOT_ATTEMPT``): the profile's ``other`` folder,
         which staff read (the ignored folder when the profile names none)."""
-        from intake.pipeline import NOT_ATTEMPT
-
         folders = self.profile.folders
         if outcome == "other" or (outcome == "ignored" and note.startswith(NOT_ATTEMPT)):
             return folders.other_mail
@@ -266,7 +264,8 @@ class Worker:
             reply = self.prepare_reply(envelope, result)
             try:
                 self.store.record_decision(
-                    record.id, claim=result.claim, forms=list(result.forms), decision=result.decision, reply=reply
+                    record.id, claim=result.claim, forms=list(result.forms), decision=result.decision, reply=reply,
+                    note=result.note,
                 )
                 break
             except StaleDecision:
@@ -365,7 +364,7 @@ class Worker:
         it ends the pass and the worker reconnects.
         """
         for record, outcome in self.store.unfiled(self.clock()):
-            target = self.target_folder(outcome)
+            target = self.target_folder(outcome, record.note)
             try:
                 self.file_one(box, record, target, summary)
             except (imap.MailboxError, imap.IMAPClientError) as exc:

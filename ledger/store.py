@@ -71,6 +71,7 @@ class MessageRecord:
     state: str
     attempts: int
     file_attempts: int = 0
+    note: str = ""  # why a mail was ignored (or a remark on its decision)
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,7 @@ def _message_record(row: Message) -> MessageRecord:
         id=row.id, mailbox=row.mailbox, uidvalidity=row.uidvalidity, uid=row.uid,
         message_id=row.message_id, sha256=row.sha256, received_at=row.received_at, sender=row.sender,
         subject=row.subject, original_path=row.original_path, state=row.state, attempts=row.attempts,
-        file_attempts=row.file_attempts or 0,
+        file_attempts=row.file_attempts or 0, note=row.note or "",
     )
 
 

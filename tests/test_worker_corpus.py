@@ -7,7 +7,7 @@ import email.utils
 from tests import eml_corpus
 from tests.fixtures.world import IN_WINDOW, run_intake, write_csv
 
-NO_SUBMISSION = {"not_a_submission"}  # a question, not an attempt: no reply, filed as ignored
+NO_SUBMISSION = {"not_a_submission"}  # a question, not an attempt: no reply, filed in 其他来信
 
 
 def case_mail(name: str) -> bytes:
@@ -52,4 +52,5 @@ def test_corpus_through_dovecot_gets_one_correct_reply_per_attempt(mail_env, dov
         assert code in reasons[f"<case-{case}@ahbvc.edu.cn>"], case
 
     assert dovecot.messages("INBOX") == []
-    assert len(dovecot.messages("已忽略")) == silent
+    assert len(dovecot.messages("已忽略")) == silent - len(NO_SUBMISSION)
+    assert len(dovecot.messages("其他来信")) == len(NO_SUBMISSION)

@@ -3,7 +3,6 @@ no reply, recorded as ignored with the reason, filed for staff; a sloppy attempt
 
 from __future__ import annotations
 
-import pytest
 import sqlalchemy as sa
 
 from ledger.db import connect
@@ -63,9 +62,6 @@ def test_receipts_get_no_reply_and_a_sloppy_attempt_gets_subject_malformed(world
     assert len(dovecot.messages("已处理/退回")) == 1
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "filing other mail in 其他来信 needs Worker.file_done to pass the message's note to target_folder "
-    "(ledger/store.py MessageRecord.note + one argument in intake/worker.py file_done; not owned here)"))
 def test_receipts_are_filed_in_the_other_mail_folder_and_auto_replies_stay_ignored(world, dovecot, smtp_sink):
     dovecot.append(submission("自动回复：您好", headers={"Auto-Submitted": "auto-replied"}), IN_WINDOW)
     _deliver_and_run(world, dovecot)
