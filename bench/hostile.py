@@ -368,16 +368,15 @@ def child(path: str) -> None:
     """Decode and decide one stored mail exactly as the worker's processing stage does."""
     import functools
 
+    import ocr.scan  # noqa: F401 - imported lazily by the reader; load it before the baseline
     from config.profile import load_profile
     from config.settings import Settings
+    from domain.state import LedgerState, UnitRef
     from intake.message import decode
     from intake.pipeline import process
     from intake.worker import limits_from_settings
-    from ledger.state import LedgerState, UnitRef
     from parsers.catalog import bundled_certificates
     from parsers.reader import read_attachment
-
-    import ocr.scan  # noqa: F401 - imported lazily by the reader; load it before the baseline
 
     settings = Settings()
     mime_limits, reader_limits = limits_from_settings(settings)

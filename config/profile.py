@@ -59,6 +59,10 @@ class FormRule:
     def example_subject(self, unit: str) -> str:
         return self.subject.replace(UNIT_PLACEHOLDER, unit)
 
+    def column_names(self) -> dict[str, str]:
+        """The header text naming each field on this form (its first listed name), as replies quote it."""
+        return {field: names[0] for field, names in self.columns.items() if names}
+
 
 @dataclass(frozen=True)
 class Folders:

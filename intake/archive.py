@@ -17,7 +17,7 @@ import io
 import zipfile
 from dataclasses import dataclass
 
-from intake.envelope import Attachment
+from domain.envelope import Attachment
 from intake.headers import clean_text, decode_bytes
 
 PDF = "application/pdf"

@@ -23,10 +23,24 @@ from email.parser import BytesParser
 from email.policy import Compat32
 from email.utils import getaddresses
 
-from intake.archive import ARCHIVE_TYPES, READABLE_TYPES, ZIP, Limits, expand_zip, sniff, unreadable_reason
-from intake.envelope import Attachment, Envelope
-from intake.headers import clean_text, decode_bytes, decode_header_bytes, decode_header_text, to_raw
-from ledger.decision import Reason, ReasonCode
+from domain.decision import Reason, ReasonCode
+from domain.envelope import Attachment, Envelope
+from intake.archive import (
+    ARCHIVE_TYPES,
+    READABLE_TYPES,
+    ZIP,
+    Limits,
+    expand_zip,
+    sniff,
+    unreadable_reason,
+)
+from intake.headers import (
+    clean_text,
+    decode_bytes,
+    decode_header_bytes,
+    decode_header_text,
+    to_raw,
+)
 
 __all__ = ["Limits", "attachment_reasons", "decode", "header_only_original", "synthetic_message_id"]
 

@@ -24,15 +24,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from config.profile import Profile
+from domain.decision import REVIEW_CODES, Claim, Decision, Reason, ReasonCode
+from domain.envelope import Attachment, Envelope
+from domain.forms import DocumentReading, Form, IncreaseLine, SummaryForm, SummaryLine
+from domain.rules import TOTAL_COLUMN, UNIT_COLUMN, check_form, normalise_name
+from domain.state import LedgerState
 from intake import subject as subjects
-from intake.envelope import Attachment, Envelope
 from intake.logs import get_logger
 from intake.message import attachment_reasons
-from ledger.decision import REVIEW_CODES, Claim, Decision, Reason, ReasonCode
-from ledger.reconcile import TOTAL_COLUMN, UNIT_COLUMN, check_form, columns_for, normalise_name
-from ledger.state import LedgerState
 from parsers.errors import ReaderError
-from parsers.model import DocumentReading, Form, IncreaseLine, SummaryForm, SummaryLine
 from parsers.reader import read_attachment
 
 log = get_logger("intake.pipeline")
@@ -214,7 +214,7 @@ def select_forms(pages: Sequence[FormPage], claim: Claim, profile: Profile, stat
       rejections wait for staff, who see both copies.
     """
     rule = profile.form(claim.kind)
-    columns = columns_for(rule)
+    columns = rule.column_names()
     same_kind = [p for p in pages if p.form.kind == claim.kind]
     if not same_kind:
         return Selection()

@@ -25,10 +25,10 @@ from pathlib import Path
 from string import Template
 
 from config.profile import Profile
-from intake.envelope import Envelope
+from domain.decision import Claim, Decision, Outcome, Reason
+from domain.envelope import Envelope
+from domain.forms import Form, IncreaseForm, SummaryForm
 from intake.headers import clean_text
-from ledger.decision import Claim, Decision, Outcome, Reason
-from parsers.model import Form, IncreaseForm, SummaryForm
 
 __all__ = ["QuotaChange", "Templates", "build_reply", "load_templates", "new_reply_message_id", "render_body"]
 

@@ -19,10 +19,10 @@ from datetime import datetime
 from rapidfuzz import fuzz
 
 from config.profile import FormRule, Profile
+from domain.decision import Claim, Reason, ReasonCode
+from domain.envelope import Envelope
+from domain.state import UnitRef
 from intake.archive import ARCHIVE_TYPES, READABLE_TYPES
-from intake.envelope import Envelope
-from ledger.decision import Claim, Reason, ReasonCode
-from ledger.state import UnitRef
 
 __all__ = [
     "AttemptHints", "SubjectResult", "attempt_hints", "check_sender", "check_window", "form_words",

@@ -24,6 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from config.profile import Profile
 from config.settings import Settings
+from domain.decision import Decision, Outcome, Reason, ReasonCode
 from intake import mailbox as imap
 from intake import originals, replies, sender
 from intake.archive import Limits
@@ -31,7 +32,6 @@ from intake.logs import get_logger
 from intake.message import decode, header_only_original
 from intake.pipeline import NOT_ATTEMPT, Processed, process
 from ledger import leases
-from ledger.decision import Decision, Outcome, Reason, ReasonCode
 from ledger.store import OutgoingReply, StaleDecision, Store
 from parsers.documents import ReaderLimits
 from parsers.reader import read_attachment

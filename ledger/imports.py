@@ -26,11 +26,11 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from domain.forms import LEVELS
+from domain.rules import normalise_name
+from domain.state import LedgerState
 from ledger.models import Certificate, Event, Quota, QuotaChange, Unit, utcnow
-from ledger.reconcile import normalise_name
-from ledger.state import LedgerState
 from ledger.tabular import ImportFileError, Row, Table, read_table
-from parsers.model import LEVELS
 
 UNIT_COLUMNS = ("单位名称", "单位类型", "所属市", "别名", "联系邮箱")
 CATALOG_COLUMNS = ("批次", "证书名称", "培训评价组织", "级别")
@@ -423,7 +423,7 @@ def import_catalog(engine: sa.Engine, path: Path, *, progress: Progress | None =
 
 
 def _state_for_quotas(s: Session) -> LedgerState:
-    from ledger.state import CertificateRef, UnitRef
+    from domain.state import CertificateRef, UnitRef
 
     units = tuple(UnitRef(name=u.name, aliases=tuple(u.aliases)) for u in s.execute(sa.select(Unit)).scalars())
     certificates = tuple(CertificateRef(name=c.name, levels=frozenset(c.levels))

@@ -19,8 +19,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from config.profile import Profile
+from domain.decision import Claim, Decision, Outcome, Reason, ReasonCode
+from domain.forms import Form, IncreaseForm, SummaryForm
+from domain.state import CertificateRef, LedgerState, UnitRef
 from ledger.db import reader
-from ledger.decision import Claim, Decision, Outcome, Reason, ReasonCode
 from ledger.leases import holder_gone
 from ledger.models import (
     Certificate,
@@ -35,8 +37,6 @@ from ledger.models import (
     Unit,
     utcnow,
 )
-from ledger.state import CertificateRef, LedgerState, UnitRef
-from parsers.model import Form, IncreaseForm, SummaryForm
 
 # Message states, in order.
 STORED, DECIDED, REPLIED, FILED = "stored", "decided", "replied", "filed"

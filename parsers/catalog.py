@@ -19,7 +19,7 @@ from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
-from ledger.state import CertificateRef
+from domain.state import CertificateRef
 
 BUNDLED_CATALOGUE = Path(__file__).resolve().parent.parent / "config" / "data" / "certificates.csv"
 

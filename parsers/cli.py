@@ -14,15 +14,15 @@ from pathlib import Path
 import click
 
 from config.profile import ProfileError, load_profile
-from parsers.catalog import bundled_certificates
-from parsers.errors import ReaderError
-from parsers.model import (
+from domain.forms import (
     DocumentReading,
     IncreaseForm,
     IncreaseLine,
     PageReading,
     SummaryForm,
 )
+from parsers.catalog import bundled_certificates
+from parsers.errors import ReaderError
 
 EXIT_UNREADABLE = 2
 

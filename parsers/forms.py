@@ -20,9 +20,7 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz
 
 from config.profile import FormRule, Profile
-from ocr.model import SEQUENCE_HEADERS, Cell, Grid, PageScan, TextLine
-from parsers.catalog import Catalogue
-from parsers.model import (
+from domain.forms import (
     LEVELS,
     IncreaseForm,
     IncreaseLine,
@@ -30,6 +28,8 @@ from parsers.model import (
     SummaryForm,
     SummaryLine,
 )
+from ocr.model import SEQUENCE_HEADERS, Cell, Grid, PageScan, TextLine
+from parsers.catalog import Catalogue
 
 NUMBER_FIELDS = ("count", "approved", "requested")
 # OCR evidence needed to trust a value (engine confidence is 0..1).

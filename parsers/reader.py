@@ -15,13 +15,13 @@ import numpy as np
 from PIL import Image
 
 from config.profile import Profile
-from ledger.state import CertificateRef
+from domain.forms import DocumentReading, PageReading
+from domain.state import CertificateRef
 from ocr.model import PageScan
 from parsers.catalog import Catalogue
 from parsers.documents import Page, ReaderLimits, iter_pages
 from parsers.errors import LimitExceeded, UnreadableAttachment
 from parsers.forms import NUMBER_FIELDS, read_page
-from parsers.model import DocumentReading, PageReading
 
 __all__ = ["ReaderLimits", "numeric_headers", "read_attachment"]
 

@@ -16,11 +16,11 @@ from datetime import datetime, timezone
 import pytest
 
 from config.profile import PROFILE_DIR, load_profile, parse_profile
+from domain.decision import Outcome, ReasonCode
+from domain.state import CertificateRef, LedgerState, UnitRef
 from intake.message import decode
 from intake.pipeline import AUTO_GENERATED, NOT_ATTEMPT, process
 from intake.subject import attempt_hints, is_submission_attempt
-from ledger.decision import Outcome, ReasonCode
-from ledger.state import CertificateRef, LedgerState, UnitRef
 from parsers.reader import read_attachment
 from tests import eml_corpus as corpus
 from tests.form_pages import (
@@ -104,7 +104,7 @@ def test_a_receipt_with_a_pdf_holding_no_filled_form_is_no_attempt_either():
 
 
 def test_a_filled_form_makes_even_a_receipt_subject_an_attempt():
-    envelope = receipt(f"回复：关于开展2025年1+X证书申报工作的通知",
+    envelope = receipt("回复：关于开展2025年1+X证书申报工作的通知",
                        corpus.named(summary_pdf(), "application/pdf", "汇总表.pdf"))
     result = process(envelope, PROFILE, STATE)
     assert result.decision is not None and result.decision.codes[0] == "subject.malformed"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ledger.state import CertificateRef
+from domain.state import CertificateRef
 from parsers.catalog import Catalogue, bundled_certificates, normalise
 
 CATALOGUE = Catalogue(bundled_certificates())

@@ -18,14 +18,14 @@ import pytest
 
 from bench.generate import encode_image, render_image
 from config.profile import load_profile
+from domain.decision import REVIEW_CODES, Claim, Decision, Outcome
+from domain.forms import SummaryForm, SummaryLine
+from domain.state import CertificateRef, LedgerState, UnitRef
 from intake.message import decode
 from intake.pipeline import FormPage, MailDecision, process, select_forms
 from intake.replies import build_reply
-from ledger.decision import REVIEW_CODES, Claim, Decision, Outcome, ReasonCode
 from ledger.export import collect, to_json
-from ledger.state import CertificateRef, LedgerState, UnitRef
 from ledger.store import OutgoingReply, Store
-from parsers.model import SummaryForm, SummaryLine
 from parsers.reader import read_attachment
 from tests import eml_corpus as corpus
 from tests.form_pages import cover_letter, empty_template, filled, pdf_of, summary_spec
@@ -202,7 +202,7 @@ def test_many_differences_are_capped_with_a_count_of_the_rest():
 
 
 def test_pages_of_the_other_form_kind_are_left_alone():
-    from parsers.model import IncreaseForm, IncreaseLine
+    from domain.forms import IncreaseForm, IncreaseLine
 
     increase = IncreaseForm(UNIT, True, (IncreaseLine(1, "Web前端开发", "初级", 10, 20),))
     chosen = select_forms([_page(_form()), _page(increase, "b.pdf", order=1)], CLAIM, PROFILE, STATE)
@@ -213,7 +213,12 @@ def test_pages_of_the_other_form_kind_are_left_alone():
 
 
 def test_one_mail_is_one_submission_in_the_ledger_and_its_export(ledger_engine, tmp_path):
-    from ledger.imports import CATALOG_COLUMNS, UNIT_COLUMNS, import_catalog, import_units
+    from ledger.imports import (
+        CATALOG_COLUMNS,
+        UNIT_COLUMNS,
+        import_catalog,
+        import_units,
+    )
     from tests.test_ledger_imports import write_csv
 
     import_units(ledger_engine, write_csv(tmp_path / "u.csv", UNIT_COLUMNS,

@@ -10,10 +10,10 @@ from __future__ import annotations
 import pytest
 
 from config.profile import load_profile
+from domain.forms import IncreaseForm, SummaryForm
 from ocr.model import Cell, Grid, PageScan, Seal, TextLine
 from parsers.catalog import Catalogue, bundled_certificates
 from parsers.forms import classify, read_page
-from parsers.model import IncreaseForm, SummaryForm
 
 ANHUI = load_profile("anhui-2025")
 JIANGSU = load_profile("jiangsu-2024")

@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
+from domain.decision import Decision, Reason, ReasonCode
 from ledger import leases
-from ledger.decision import Decision, Reason, ReasonCode
 from ledger.models import Event
 from ledger.store import Store
 from tests.test_ledger_store import SUMMARY, T0, _reply, _store_message, store  # noqa: F401 (fixture)

@@ -13,11 +13,11 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
-from ledger.decision import Claim, Decision, Outcome, ReasonCode
+from domain.decision import Claim, Decision, Outcome, ReasonCode
+from domain.forms import IncreaseForm, IncreaseLine
+from domain.rules import reconcile
 from ledger.models import QuotaChange
-from ledger.reconcile import reconcile
 from ledger.store import StaleDecision, Store
-from parsers.model import IncreaseForm, IncreaseLine
 from tests.fixtures.database import anhui_schools, seed
 
 UNIT = anhui_schools(1)[0]["name"]

@@ -10,7 +10,8 @@ import pytest
 from openpyxl import load_workbook
 
 from config.profile import load_profile
-from ledger.decision import Claim, Decision, Outcome, Reason, ReasonCode
+from domain.decision import Claim, Decision, Outcome, Reason, ReasonCode
+from domain.forms import IncreaseForm, IncreaseLine, SummaryForm, SummaryLine
 from ledger.export import (
     CITY_HEADERS,
     DETAIL_HEADERS,
@@ -31,7 +32,6 @@ from ledger.imports import (
     import_units,
 )
 from ledger.store import OutgoingReply, Store
-from parsers.model import IncreaseForm, IncreaseLine, SummaryForm, SummaryLine
 from tests.fixtures.database import anhui_schools, catalogue
 from tests.test_ledger_imports import TYPES, write_csv
 

@@ -9,7 +9,8 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import Workbook
 
-from ledger.decision import Claim, Decision, Outcome
+from domain.decision import Claim, Decision, Outcome
+from domain.forms import IncreaseForm, IncreaseLine
 from ledger.imports import (
     CATALOG_COLUMNS,
     QUOTA_COLUMNS,
@@ -21,7 +22,6 @@ from ledger.imports import (
 from ledger.models import Event, Quota, QuotaChange, Unit
 from ledger.store import Store
 from ledger.tabular import ImportFileError
-from parsers.model import IncreaseForm, IncreaseLine
 from tests.fixtures.database import anhui_schools, catalogue
 
 SCHOOLS = anhui_schools(8)

@@ -10,7 +10,8 @@ import pytest
 import sqlalchemy as sa
 
 from config.profile import load_profile
-from ledger.decision import Claim, Decision, Outcome, Reason, ReasonCode
+from domain.decision import Claim, Decision, Outcome, Reason, ReasonCode
+from domain.forms import IncreaseForm, IncreaseLine, SummaryForm, SummaryLine
 from ledger.models import Event, QuotaChange, Reply, Submission, SubmissionLine
 from ledger.store import (
     OutgoingReply,
@@ -20,7 +21,6 @@ from ledger.store import (
     reason_from_json,
     reason_to_json,
 )
-from parsers.model import IncreaseForm, IncreaseLine, SummaryForm, SummaryLine
 from tests.fixtures.database import anhui_schools, seed
 
 SHANGHAI = timezone(timedelta(hours=8))

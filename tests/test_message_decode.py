@@ -12,11 +12,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from domain.decision import ReasonCode
+from domain.envelope import Envelope
 from intake.archive import RAR, SEVEN_ZIP, ZIP, Limits, expand_zip, sniff
-from intake.envelope import Envelope
 from intake.headers import decode_header_bytes
 from intake.message import attachment_reasons, decode, synthetic_message_id
-from ledger.decision import ReasonCode
 from tests import eml_corpus as corpus
 
 ARRIVED = datetime(2025, 3, 20, 2, 15, tzinfo=timezone.utc)

@@ -18,12 +18,17 @@ import pytest
 
 from config.profile import load_profile
 from config.settings import Settings
+from domain.decision import Outcome, ReasonCode
+from domain.state import LedgerState, UnitRef
 from intake import mailbox as imap
 from intake.mailbox import FETCH_BATCH_BYTES, _groups
-from intake.message import OVERSIZE_NAME, attachment_reasons, decode, header_only_original
+from intake.message import (
+    OVERSIZE_NAME,
+    attachment_reasons,
+    decode,
+    header_only_original,
+)
 from intake.pipeline import process
-from ledger.decision import Outcome, ReasonCode
-from ledger.state import LedgerState, UnitRef
 from parsers.errors import ReaderError
 from tests import eml_corpus as corpus
 from tests.fixtures.world import CONTACT, IN_WINDOW, UNIT, run_intake, submission

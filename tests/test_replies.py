@@ -10,10 +10,15 @@ from datetime import datetime, timezone
 import pytest
 
 from config.profile import load_profile
+from domain.decision import Claim, Decision, Outcome, Reason, ReasonCode
+from domain.forms import IncreaseForm, IncreaseLine, SummaryForm, SummaryLine
 from intake.message import decode
-from intake.replies import build_reply, load_templates, new_reply_message_id, render_body
-from ledger.decision import Claim, Decision, Outcome, Reason, ReasonCode
-from parsers.model import IncreaseForm, IncreaseLine, SummaryForm, SummaryLine
+from intake.replies import (
+    build_reply,
+    load_templates,
+    new_reply_message_id,
+    render_body,
+)
 from tests import eml_corpus as corpus
 
 PROFILE = load_profile("anhui-2025")

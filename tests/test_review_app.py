@@ -29,17 +29,17 @@ from fastapi.testclient import TestClient
 from bench.generate import INCREASE_HEADERS, FormSpec, Row, encode_image, render_image
 from config.profile import load_profile
 from config.settings import Settings, load_settings
+from domain.decision import Claim, Decision, Outcome, Reason, ReasonCode
+from domain.forms import IncreaseForm, IncreaseLine, SummaryForm, SummaryLine
+from domain.rules import check_form
 from intake import originals, replies
 from intake.message import decode
 from ledger.db import connect, migrate
-from ledger.decision import Claim, Decision, Outcome, Reason, ReasonCode
 from ledger.models import Event, Quota, Reply, Submission, SubmissionLine
-from ledger.reconcile import check_form
 from ledger.store import OutgoingReply, Store
 from ledger.web.app import create_app
 from ledger.web.auth import LoginLimiter, add_staff
 from ledger.web.models import StaffAccount, StaffCorrection
-from parsers.model import IncreaseForm, IncreaseLine, SummaryForm, SummaryLine
 from tests.fixtures.database import anhui_schools, catalogue, seed
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

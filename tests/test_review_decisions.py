@@ -73,10 +73,10 @@ def test_a_summary_with_an_unsure_unit_name_is_corrected_and_accepted(world):
     from datetime import timedelta
     from email.message import EmailMessage
 
+    from domain.decision import Claim, Decision
+    from domain.forms import SummaryForm, SummaryLine
+    from domain.rules import check_form
     from intake import originals
-    from ledger.decision import Claim, Decision
-    from ledger.reconcile import check_form
-    from parsers.model import SummaryForm, SummaryLine
     from tests.test_review_app import ARRIVED
 
     profile, state = world.store.profile, world.store.snapshot()

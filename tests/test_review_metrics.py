@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-from ledger.decision import Decision, Reason, ReasonCode
+from domain.decision import Decision, Reason, ReasonCode
 from ledger.store import Store
 from ledger.web import metrics
 from tests.fixtures.database import seed

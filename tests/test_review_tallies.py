@@ -18,14 +18,14 @@ import pytest
 import sqlalchemy as sa
 
 from config.profile import load_profile
+from domain.decision import Claim, Decision, Outcome, Reason, ReasonCode
+from domain.forms import IncreaseForm, IncreaseLine, SummaryForm, SummaryLine
 from intake import originals
 from intake.message import decode
 from intake.pipeline import process
-from ledger.decision import Claim, Decision, Outcome, Reason, ReasonCode
 from ledger.models import Submission
 from ledger.store import Store
 from ledger.web import queries
-from parsers.model import IncreaseForm, IncreaseLine, SummaryForm, SummaryLine
 from tests.fixtures.database import anhui_schools, seed
 from tests.form_pages import DOCX_TYPE, word_document
 from tests.test_review_app import build_world, client_for, login

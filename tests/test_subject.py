@@ -13,6 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from config.profile import load_profile
+from domain.decision import ReasonCode
+from domain.state import UnitRef
 from intake.message import decode
 from intake.subject import (
     check_sender,
@@ -23,8 +25,6 @@ from intake.subject import (
     reply_address,
     resolve_unit,
 )
-from ledger.decision import ReasonCode
-from ledger.state import UnitRef
 from tests import eml_corpus as corpus
 
 SCHOOLS = Path(__file__).resolve().parents[1] / "config" / "data" / "schools.csv"

@@ -16,20 +16,25 @@ from urllib.parse import quote, urlencode
 
 import sqlalchemy as sa
 from fastapi import FastAPI, HTTPException, Request
-from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.responses import (
+    HTMLResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
 from config.profile import Profile, load_profile
 from config.settings import Settings
+from domain.decision import ReasonCode
+from domain.rules import DEFAULT_COLUMNS, UNIT_COLUMN
 from intake import originals
 from intake.message import decode
 from intake.pipeline import documents
 from ledger import db
-from ledger.decision import ReasonCode
 from ledger.models import Event, Message, Reply, utcnow
-from ledger.reconcile import DEFAULT_COLUMNS, UNIT_COLUMN, columns_for
 from ledger.store import Store, reason_from_json
 from ledger.web import charts, labels, metrics, pages, queries
 from ledger.web.auth import (
@@ -267,7 +272,7 @@ def create_app(settings: Settings, *, profile: Profile | None = None, engine: sa
         marks = "-".join(map(str, sorted(problem_rows(detail)))) or "none"
         headers = {**DEFAULT_COLUMNS.get(detail.submission.kind, {})}
         try:
-            headers.update(columns_for(profile.form(detail.submission.kind)))
+            headers.update(profile.form(detail.submission.kind).column_names())
         except KeyError:
             pass
         field_of = {header: name for name, header in headers.items()}

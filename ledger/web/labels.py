@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ledger.decision import ReasonCode
+from domain.decision import ReasonCode
 
 DECISIONS = {"accepted": "通过", "rejected": "退回", "review": "待审核"}
 KINDS = {"summary": "申报汇总表", "increase": "指标调增申请"}

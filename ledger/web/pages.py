@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from intake.envelope import Attachment, Envelope
+from domain.envelope import Attachment, Envelope
 from intake.logs import get_logger
 from intake.pipeline import documents
 from ocr.geometry import page_mask, to_array

@@ -1,6 +1,6 @@
 """What staff do to a submission: correct a value read from the form, then accept or reject.
 
-Both are one transaction each. A correction re-runs ``ledger.reconcile.check_form`` on the
+Both are one transaction each. A correction re-runs ``domain.rules.check_form`` on the
 corrected form and stores the new reasons; the decision stays ``review`` until staff
 decide. A decision (only from ``review``, checked under a row lock, so a double click or
 two staff at once cannot decide twice) updates the submission(s) of the message, applies
@@ -19,17 +19,17 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from config.profile import Profile
+from domain.decision import REVIEW_CODES, Claim, Decision, Outcome, Reason, ReasonCode
+from domain.forms import IncreaseForm, IncreaseLine, SummaryForm, SummaryLine
+from domain.rules import TOTAL_COLUMN, UNIT_COLUMN, check_form
+from domain.state import LedgerState
 from intake import originals, replies
 from intake.message import decode
-from ledger.decision import REVIEW_CODES, Claim, Decision, Outcome, Reason, ReasonCode
 from ledger.models import Event, Message, Reply, Submission, SubmissionLine, utcnow
-from ledger.reconcile import TOTAL_COLUMN, UNIT_COLUMN, check_form, columns_for
-from ledger.state import LedgerState
 from ledger.store import QUEUED, StaleDecision, Store, reason_from_json, reason_to_json
 from ledger.web.labels import FIELDS, FORM_CODES, REASONS
 from ledger.web.models import StaffCorrection
 from parsers.catalog import match_certificate
-from parsers.model import IncreaseForm, IncreaseLine, SummaryForm, SummaryLine
 
 NUMBER_FIELDS = {"summary": ("count",), "increase": ("approved", "requested")}
 TEXT_FIELDS = ("certificate", "level")
@@ -101,7 +101,7 @@ def recheck(submission: Submission, form, profile: Profile, state: LedgerState) 
     kept = [r for r in old if r.code not in FORM_CODES]
     where = next((r for r in old if r.code in FORM_CODES and r.attachment), None)
     try:
-        columns = columns_for(profile.form(form.kind))
+        columns = profile.form(form.kind).column_names()
     except KeyError:
         columns = None
     fresh = check_form(form, claim_of(submission), state, page=where.page if where else None,

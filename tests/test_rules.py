@@ -8,10 +8,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from config.profile import load_profile
-from ledger.decision import Claim, Decision, Outcome, ReasonCode
-from ledger.reconcile import check_form, columns_for, reconcile
-from ledger.state import CertificateRef, LedgerState, UnitRef
-from parsers.model import IncreaseForm, IncreaseLine, SummaryForm, SummaryLine
+from domain.decision import Claim, Decision, Outcome, ReasonCode
+from domain.forms import IncreaseForm, IncreaseLine, SummaryForm, SummaryLine
+from domain.rules import check_form, reconcile
+from domain.state import CertificateRef, LedgerState, UnitRef
 from tests.fixtures.database import anhui_schools, catalogue
 
 SCHOOLS = anhui_schools(6)
@@ -180,17 +180,17 @@ def test_reasons_use_the_profiles_header_texts():
     state = replace(STATE, quotas={(2025, UNIT, "物流管理", "中级"): 20})
     form = IncreaseForm(unit=UNIT, stamp=True, lines=(
         IncreaseLine(row=1, certificate="物流管理", level="中级", approved=20, requested=20),))
-    [reason] = check_form(form, INCREASE, state, columns=columns_for(rule))
+    [reason] = check_form(form, INCREASE, state, columns=rule.column_names())
     assert (reason.code, reason.column) == (ReasonCode.QUOTA_NOT_INCREASE, "调整后人数")
 
 
 def test_an_unsure_stamp_or_table_goes_to_review_never_to_rejection():
     from dataclasses import replace
 
-    from ledger.decision import Claim, Decision, Outcome, ReasonCode
-    from ledger.reconcile import check_form
-    from ledger.state import CertificateRef, LedgerState, UnitRef
-    from parsers.model import SummaryForm, SummaryLine
+    from domain.decision import Claim, Decision, Outcome, ReasonCode
+    from domain.forms import SummaryForm, SummaryLine
+    from domain.rules import check_form
+    from domain.state import CertificateRef, LedgerState, UnitRef
 
     state = LedgerState(units=(UnitRef("安徽大学"),),
                         certificates=(CertificateRef("物流管理", levels=frozenset({"初级"})),))

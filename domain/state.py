@@ -1,7 +1,7 @@
 """A read-only snapshot of what the ledger knows, for the pure rules.
 
 ``intake.subject`` resolves units against ``units``; ``parsers`` matches
-certificate names against ``certificates``; ``ledger.reconcile`` checks quotas.
+certificate names against ``certificates``; ``domain.rules`` checks quotas.
 """
 
 from __future__ import annotations

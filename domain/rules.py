@@ -13,10 +13,8 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 
-from config.profile import FormRule
-from ledger.decision import Claim, Decision, Reason, ReasonCode
-from ledger.state import LedgerState
-from parsers.model import (
+from domain.decision import Claim, Decision, Reason, ReasonCode
+from domain.forms import (
     LEVELS,
     Form,
     IncreaseForm,
@@ -24,6 +22,7 @@ from parsers.model import (
     SummaryForm,
     SummaryLine,
 )
+from domain.state import LedgerState
 
 # Header texts used in reasons when the caller passes none (the Anhui 2025 notice's forms).
 DEFAULT_COLUMNS: dict[str, dict[str, str]] = {
@@ -34,11 +33,6 @@ DEFAULT_COLUMNS: dict[str, dict[str, str]] = {
 UNIT_COLUMN = "学校名称（校章）"
 TOTAL_COLUMN = "合计"
 STAMP_COLUMN = "校章"
-
-
-def columns_for(rule: FormRule) -> dict[str, str]:
-    """The header text naming each field on a profile's form (its first listed name)."""
-    return {field: names[0] for field, names in rule.columns.items() if names}
 
 
 def normalise_name(name: str) -> str:

@@ -1,7 +1,7 @@
 """What the pipeline concludes about one message: the claim, the reasons, the decision.
 
 These value objects are the contract between the stages: ``intake.subject``
-produces a ``Claim``, every check produces ``Reason``s, ``ledger.reconcile``
+produces a ``Claim``, every check produces ``Reason``s, ``domain.rules``
 combines them into a ``Decision``, and ``intake.replies`` renders it in Chinese.
 """
 

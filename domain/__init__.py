@@ -1,0 +1,7 @@
+"""The ground floor: value types every package shares, and the pure rules that judge them.
+
+``decision`` (reasons, claims, decisions), ``state`` (what the ledger knows: units,
+certificates, quotas), ``forms`` (what the reader read from a page), ``envelope`` (a
+decoded mail) and ``rules`` (a form + claim + ledger state → reasons). Imports nothing
+of ours: every other package may depend on it, it depends on none of them.
+"""
