@@ -15,7 +15,6 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -28,9 +27,11 @@ from domain.decision import Decision, Outcome, Reason, ReasonCode
 from intake import mailbox as imap
 from intake import originals, replies, sender
 from intake.archive import Limits
+from intake.background import BackgroundSender
 from intake.logs import get_logger
 from intake.message import decode, header_only_original
 from intake.pipeline import NOT_ATTEMPT, Processed, process
+from intake.summary import RunSummary
 from ledger import leases
 from ledger.store import OutgoingReply, StaleDecision, Store
 from parsers.documents import ReaderLimits
@@ -46,76 +47,9 @@ FETCH_PER_CYCLE = 40  # new mails stored per cycle before they are decided, answ
 SEND_LEASE_TIMEOUTS = 6  # a send takes at most ~5 SMTP timeouts (connect, login, MAIL, RCPT, DATA)
 
 
-@dataclass
-class RunSummary:
-    fetched: int = 0
-    decided: Counter = field(default_factory=Counter)
-    sent: int = 0
-    send_failed: int = 0
-    send_refused: int = 0  # of those, refused for good (5xx): never retried
-    filed: int = 0
-    file_failed: int = 0
-    errors: int = 0
-    more_waiting: bool = False  # the fetch stage left new mail on the server for the next cycle
-    examined: int = 0  # mails fetched, new or already known at another location
-
-    def add(self, other: RunSummary) -> None:
-        self.fetched += other.fetched
-        self.decided.update(other.decided)
-        self.sent += other.sent
-        self.send_failed += other.send_failed
-        self.send_refused += other.send_refused
-        self.filed += other.filed
-        self.file_failed += other.file_failed
-        self.errors += other.errors
-        self.more_waiting = self.more_waiting or other.more_waiting
-        self.examined += other.examined
-
-
 def _connection_lost(exc: Exception) -> bool:
     """A dropped or timed-out connection, as opposed to the server refusing one command."""
     return isinstance(exc, imaplib.IMAP4.abort) or isinstance(exc.__cause__, (OSError, imaplib.IMAP4.abort))
-
-
-class BackgroundSender:
-    """Sends queued replies while this process decides, so the first school of a backlog
-    hears back minutes before the last mail is read.
-
-    One thread, woken after each decision and every ``LEDGER_POLL_SECONDS``; each reply
-    is claimed with a lease exactly as by ``Worker.send_queued`` (which it calls), so the
-    exactly-once argument is unchanged. Use as a context manager; counts go to ``summary``.
-    """
-
-    def __init__(self, worker: Worker):
-        self.worker = worker
-        self.summary = RunSummary()
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="intake-sender", daemon=True)
-
-    def __enter__(self) -> BackgroundSender:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._wake.set()
-        self._thread.join()
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait(LEDGER_POLL_SECONDS)
-            self._wake.clear()
-            if self._stop.is_set():
-                return
-            try:
-                self.worker.send_queued(self.summary)
-            except Exception:  # noqa: BLE001 — the database or SMTP is down: the next pass retries
-                log.exception("sender.failed")
-                self._stop.wait(LEDGER_POLL_SECONDS)
 
 
 def limits_from_settings(settings: Settings) -> tuple[Limits, ReaderLimits]:

@@ -11,15 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from config.profile import Profile
-from domain.decision import Claim, Decision, Outcome, Reason, ReasonCode
+from domain.decision import Claim, Decision, Outcome
 from domain.forms import Form, IncreaseForm, SummaryForm
 from domain.state import CertificateRef, LedgerState, UnitRef
 from ledger.db import reader
@@ -37,10 +36,26 @@ from ledger.models import (
     Unit,
     utcnow,
 )
+from ledger.records import (  # noqa: F401 — re-exported: the store's callers import them from here
+    DECIDED,
+    FAILED,
+    FILED,
+    QUEUED,
+    REPLIED,
+    SENT,
+    STORED,
+    MessageRecord,
+    OutgoingReply,
+    ReplyRecord,
+    SubmissionRecord,
+    message_record,
+    ready_to_file,
+    reason_from_json,
+    reason_to_json,
+    reply_record,
+    unfiled_status,
+)
 
-# Message states, in order.
-STORED, DECIDED, REPLIED, FILED = "stored", "decided", "replied", "filed"
-QUEUED, SENT, FAILED = "queued", "sent", "failed"  # reply states
 WORKER = "worker"
 
 
@@ -56,105 +71,8 @@ class StaleDecision(StoreError):
     """
 
 
-@dataclass(frozen=True)
-class MessageRecord:
-    id: int
-    mailbox: str
-    uidvalidity: int
-    uid: int
-    message_id: str
-    sha256: str
-    received_at: datetime
-    sender: str
-    subject: str
-    original_path: str
-    state: str
-    attempts: int
-    file_attempts: int = 0
-    note: str = ""  # why a mail was ignored (or a remark on its decision)
-
-
-@dataclass(frozen=True)
-class ReplyRecord:
-    id: int
-    message_pk: int
-    to_addr: str
-    reply_message_id: str
-    raw: bytes
-    status: str
-    attempts: int
-
-
-@dataclass(frozen=True)
-class OutgoingReply:
-    """A reply built before the decision's transaction, so a retry sends the very same bytes."""
-
-    to_addr: str
-    reply_message_id: str
-    raw: bytes  # the complete RFC 822 message
-
-
-@dataclass(frozen=True)
-class SubmissionRecord:
-    id: int
-    message_pk: int
-    message_id: str
-    unit: str
-    year: int
-    kind: str
-    decision: str
-    received_at: datetime
-    total: int | None
-
-
-def reason_to_json(reason: Reason) -> dict[str, Any]:
-    data = asdict(reason)
-    data["code"] = str(reason.code)
-    return data
-
-
-def reason_from_json(data: dict[str, Any]) -> Reason:
-    return Reason(**{**data, "code": ReasonCode(data["code"])})
-
-
-def _message_record(row: Message) -> MessageRecord:
-    return MessageRecord(
-        id=row.id, mailbox=row.mailbox, uidvalidity=row.uidvalidity, uid=row.uid,
-        message_id=row.message_id, sha256=row.sha256, received_at=row.received_at, sender=row.sender,
-        subject=row.subject, original_path=row.original_path, state=row.state, attempts=row.attempts,
-        file_attempts=row.file_attempts or 0, note=row.note or "",
-    )
-
-
-def _reply_record(row: Reply) -> ReplyRecord:
-    return ReplyRecord(
-        id=row.id, message_pk=row.message_pk, to_addr=row.to_addr, reply_message_id=row.reply_message_id,
-        raw=row.raw, status=row.status, attempts=row.attempts,
-    )
-
-
 def _event(session: Session, actor: str, action: str, subject: str, detail: dict[str, Any]) -> None:
     session.add(Event(actor=actor, action=action, subject=subject, detail=detail, at=utcnow()))
-
-
-def _ready_to_file() -> sa.ColumnElement[bool]:
-    """Decided (or replied) with no reply left to send: the mail may be moved on the server."""
-    reply_due = sa.exists().where(Reply.message_pk == Message.id, Reply.status == QUEUED)
-    return sa.and_(Message.state.in_([DECIDED, REPLIED]), ~reply_due)
-
-
-def unfiled_status(conn: sa.Connection, now: datetime) -> dict[str, Any]:
-    """How many finished mails wait to be filed, the oldest wait, and how many the server refused.
-
-    The wait runs from the mail's last step (decision or reply sent), so a backlog's old
-    arrival times do not count as filing delay."""
-    count, oldest, refused = conn.execute(sa.select(
-        sa.func.count(), sa.func.min(Message.updated_at),
-        sa.func.count().filter(Message.file_attempts > 0)).where(_ready_to_file())).one()
-    if oldest is not None and oldest.tzinfo is None:
-        oldest = oldest.replace(tzinfo=UTC)
-    return {"unfiled": count, "unfiled_refused": refused,
-            "oldest_unfiled_age_s": round((now - oldest).total_seconds()) if oldest else None}
 
 
 def _claim_one(s: Session, query: sa.Select, model, holder: str, lease: timedelta, now: datetime):
@@ -222,7 +140,7 @@ class Store:
             MessageLocation.mailbox == mailbox, MessageLocation.uidvalidity == uidvalidity,
             MessageLocation.uid == uid)).scalar_one_or_none()
         if located is not None:
-            return _message_record(located), False
+            return message_record(located), False
         same = s.execute(sa.select(Message).where(Message.sha256 == sha256)).scalar_one_or_none()
         if same is None and message_id:
             same = s.execute(sa.select(Message).where(Message.message_id == message_id)
@@ -233,7 +151,7 @@ class Store:
             _event(s, WORKER, "message.duplicate", f"message:{same.id}",
                    {"mailbox": mailbox, "uidvalidity": uidvalidity, "uid": uid, "message_id": message_id,
                     "sha256": sha256, "same_bytes": same.sha256 == sha256})
-            return _message_record(same), False
+            return message_record(same), False
         now = utcnow()
         row = Message(mailbox=mailbox, uidvalidity=uidvalidity, uid=uid, message_id=message_id, sha256=sha256,
                       received_at=received_at, sender=sender, subject=subject, original_path=original_path,
@@ -245,17 +163,17 @@ class Store:
         _event(s, WORKER, "message.stored", f"message:{row.id}",
                {"mailbox": mailbox, "uidvalidity": uidvalidity, "uid": uid, "message_id": message_id,
                 "sha256": sha256, "sender": sender, "subject": subject})
-        return _message_record(row), True
+        return message_record(row), True
 
     def message(self, message_pk: int) -> MessageRecord:
         with self._transaction(read_only=True) as s:
-            return _message_record(self._message(s, message_pk))
+            return message_record(self._message(s, message_pk))
 
     def pending(self, limit: int = 100) -> list[MessageRecord]:
         with self._transaction(read_only=True) as s:
             rows = s.execute(sa.select(Message).where(Message.state == STORED)
                              .order_by(Message.received_at, Message.id).limit(limit)).scalars()
-            return [_message_record(r) for r in rows]
+            return [message_record(r) for r in rows]
 
     def claim(self, owner: str, lease: timedelta, now: datetime) -> MessageRecord | None:
         """Take the oldest stored message nobody holds, for ``lease``; None when none is free.
@@ -266,7 +184,7 @@ class Store:
         with self._transaction() as s:
             row = _claim_one(s, sa.select(Message).where(Message.state == STORED)
                              .order_by(Message.received_at, Message.id), Message, owner, lease, now)
-            return None if row is None else _message_record(row)
+            return None if row is None else message_record(row)
 
     def record_failure(self, message_pk: int, error: str, retry_at: datetime | None = None) -> int:
         """Count a failed processing attempt; the message stays ``stored`` for a retry.
@@ -427,7 +345,7 @@ class Store:
         with self._transaction(read_only=True) as s:
             rows = s.execute(sa.select(Reply).where(Reply.status == QUEUED, Reply.next_attempt_at <= now)
                              .order_by(Reply.next_attempt_at, Reply.id)).scalars()
-            return [_reply_record(r) for r in rows]
+            return [reply_record(r) for r in rows]
 
     def _reply(self, s: Session, reply_pk: int) -> Reply:
         row = s.execute(sa.select(Reply).where(Reply.id == reply_pk).with_for_update()).scalar_one_or_none()
@@ -453,7 +371,7 @@ class Store:
                        {"reply": row.id, "reply_message_id": row.reply_message_id,
                         "handed_over_at": row.handed_over_at.isoformat()})
                 row.handed_over_at = None
-            return _reply_record(row)
+            return reply_record(row)
 
     def mark_reply_handed_over(self, reply_pk: int, at: datetime) -> None:
         """The SMTP server is about to receive the reply's data: from here on its fate is unsure."""
@@ -500,10 +418,10 @@ class Store:
 
         With ``now``, a message whose last filing failed is left out until its retry time."""
         with self._transaction(read_only=True) as s:
-            query = sa.select(Message).where(_ready_to_file()).order_by(Message.id)
+            query = sa.select(Message).where(ready_to_file()).order_by(Message.id)
             if now is not None:
                 query = query.where(sa.or_(Message.file_retry_at.is_(None), Message.file_retry_at <= now))
-            return [(_message_record(r), r.outcome or "ignored") for r in s.execute(query).scalars()]
+            return [(message_record(r), r.outcome or "ignored") for r in s.execute(query).scalars()]
 
     def record_filing_failure(self, message_pk: int, error: str, retry_at: datetime) -> int:
         """The server refused to file a message: it stays where it is until ``retry_at``."""
