@@ -19,6 +19,7 @@ COPY intake ./intake
 COPY parsers ./parsers
 COPY ocr ./ocr
 COPY ledger ./ledger
+COPY review ./review
 COPY config ./config
 # tesserocr is built against Debian's libtesseract (the Tesseract the command uses).
 RUN pip install --no-cache-dir --no-binary tesserocr . \

@@ -37,9 +37,9 @@ from intake.message import decode
 from ledger.db import connect, migrate
 from ledger.models import Event, Quota, Reply, Submission, SubmissionLine
 from ledger.store import OutgoingReply, Store
-from ledger.web.app import create_app
-from ledger.web.auth import LoginLimiter, add_staff
-from ledger.web.models import StaffAccount, StaffCorrection
+from ledger.models import StaffAccount, StaffCorrection
+from review.app import create_app
+from review.auth import LoginLimiter, add_staff
 from tests.fixtures.database import anhui_schools, catalogue, seed
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -14,7 +14,7 @@ import click
 from click.testing import CliRunner
 
 from ledger.db import connect
-from ledger.web.auth import authenticate
+from review.auth import authenticate
 from ledger.web.cli import register
 
 INTAKE = str(Path(sys.executable).with_name("intake"))

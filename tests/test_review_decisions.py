@@ -9,8 +9,8 @@ import pytest
 import sqlalchemy as sa
 
 from ledger.models import Event, QuotaChange, Reply, Submission
-from ledger.web import queries
-from ledger.web.review import CellChange, ReviewError, correct, decide
+from review import queries
+from review.decisions import CellChange, ReviewError, correct, decide
 from tests.test_review_app import NOW, ReviewWorld, build_world, client_for, login
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from domain.decision import Decision, Reason, ReasonCode
 from ledger.store import Store
-from ledger.web import metrics
+from review import metrics
 from tests.fixtures.database import seed
 from tests.test_ledger_store import SUMMARY, _reply, _store_message
 from tests.test_review_app import client_for, world  # noqa: F401 (fixture)

@@ -8,8 +8,8 @@ import numpy as np
 from PIL import Image
 
 from bench.generate import random_form, render_image
-from ledger.web.pages import PROBLEM, SEAL, outline
 from ocr.grid import find_table
+from review.pages import PROBLEM, SEAL, outline
 
 
 def _bands(mask_rows: np.ndarray) -> list[tuple[int, int]]:
@@ -55,7 +55,7 @@ def test_problem_rows_are_marked_on_their_own_rows_and_the_seal_is_circled():
 def test_the_daily_chart_has_a_bar_per_day_and_marks_today():
     from datetime import date, timedelta
 
-    from ledger.web.charts import bars_per_day
+    from review.charts import bars_per_day
 
     days = [(date(2025, 3, 14) + timedelta(days=i), n) for i, n in enumerate([4, 0, 2, 7, 1])]
     svg = bars_per_day(days, today=date(2025, 3, 17))
@@ -67,7 +67,7 @@ def test_the_daily_chart_has_a_bar_per_day_and_marks_today():
 
 
 def test_the_login_limit_opens_again_after_its_window():
-    from ledger.web.auth import LoginLimiter
+    from review.auth import LoginLimiter
 
     now = [1000.0]
     limiter = LoginLimiter(max_failures=2, window=60, clock=lambda: now[0])

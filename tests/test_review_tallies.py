@@ -25,7 +25,7 @@ from intake.message import decode
 from intake.pipeline import process
 from ledger.models import Submission
 from ledger.store import Store
-from ledger.web import queries
+from review import queries
 from tests.fixtures.database import anhui_schools, seed
 from tests.form_pages import DOCX_TYPE, word_document
 from tests.test_review_app import build_world, client_for, login

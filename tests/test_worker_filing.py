@@ -20,7 +20,7 @@ from intake.worker import Worker
 from ledger import db
 from ledger.models import Message
 from ledger.store import Store
-from ledger.web.metrics import render as render_metrics
+from review.metrics import render as render_metrics
 from tests.fixtures.world import IN_WINDOW, UNIT, run_intake, submission
 
 PROFILES = Path(__file__).resolve().parents[1] / "config" / "profiles"

@@ -39,7 +39,7 @@ def register(cli: click.Group) -> None:
         """Serve the review page (put it behind HTTPS when it leaves this machine)."""
         import uvicorn
 
-        from ledger.web.app import create_app
+        from review.app import create_app
 
         settings = _settings()
         try:
@@ -60,7 +60,7 @@ def register(cli: click.Group) -> None:
                            help="Read from a prompt when not given.")
     def add(name: str, password: str) -> None:
         """Create the account NAME, or set its new password (its open sessions end)."""
-        from ledger.web.auth import StaffError, add_staff
+        from review.auth import StaffError, add_staff
 
         engine = _engine(_settings())
         try:

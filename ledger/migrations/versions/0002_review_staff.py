@@ -1,4 +1,4 @@
-"""Review page: staff accounts, signing keys, staff corrections.
+"""Review site: staff accounts, signing keys, staff corrections.
 
 Revision ID: 0002_review
 Revises: 0001
@@ -10,9 +10,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-# Importing the models registers their tables in ``Base.metadata``, so a comparison of
-# models and migrations sees them even when nothing else imported the web package.
-import ledger.web.models  # noqa: F401
 from ledger.models import UTCDateTime
 
 revision = "0002_review"

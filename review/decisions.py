@@ -25,11 +25,10 @@ from domain.rules import TOTAL_COLUMN, UNIT_COLUMN, check_form
 from domain.state import LedgerState
 from intake import originals, replies
 from intake.message import decode
-from ledger.models import Event, Message, Reply, Submission, SubmissionLine, utcnow
+from ledger.models import Event, Message, Reply, StaffCorrection, Submission, SubmissionLine, utcnow
 from ledger.store import QUEUED, StaleDecision, Store, reason_from_json, reason_to_json
-from ledger.web.labels import FIELDS, FORM_CODES, REASONS
-from ledger.web.models import StaffCorrection
 from parsers.catalog import match_certificate
+from review.labels import FIELDS, FORM_CODES, REASONS
 
 NUMBER_FIELDS = {"summary": ("count",), "increase": ("approved", "requested")}
 TEXT_FIELDS = ("certificate", "level")

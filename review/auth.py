@@ -1,7 +1,7 @@
 """Staff accounts, signed session cookies, CSRF tokens and the login rate limit.
 
 Passwords are argon2id hashes. The session cookie is signed (itsdangerous) with a key
-kept in the ledger (``web_keys``), carries a random session id and, once logged in, the
+kept in the ledger (``web_keys``, ``ledger.models.WebKey``), carries a random session id and, once logged in, the
 staff name and the account's ``session_epoch`` (bumped on logout, so an old cookie dies).
 The CSRF token is an HMAC of the session id: every form carries it, every POST checks it.
 """
@@ -22,8 +22,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
 
-from ledger.models import Event, utcnow
-from ledger.web.models import StaffAccount, WebKey
+from ledger.models import Event, StaffAccount, WebKey, utcnow
 
 SESSION_COOKIE = "intake_session"
 SESSION_MAX_AGE = 12 * 3600  # one working day

@@ -17,8 +17,18 @@ from sqlalchemy.orm import Session
 
 from config.profile import Profile, Window
 from ledger.export import counted
-from ledger.models import Certificate, Event, Message, Quota, QuotaChange, Reply, Submission, SubmissionLine, Unit
-from ledger.web.models import StaffCorrection
+from ledger.models import (
+    Certificate,
+    Event,
+    Message,
+    Quota,
+    QuotaChange,
+    Reply,
+    StaffCorrection,
+    Submission,
+    SubmissionLine,
+    Unit,
+)
 
 PAGE_SIZE = 25
 SORTS = {

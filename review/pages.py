@@ -24,7 +24,7 @@ from ocr.grid import find_table
 from ocr.seal import find_seals, remove_seals
 from parsers.documents import iter_pages
 
-log = get_logger("ledger.web.pages")
+log = get_logger("review.pages")
 
 MAX_WIDTH = 1400
 MAX_PAGES = 6  # per attachment shown in the page; the rest are downloadable
