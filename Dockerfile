@@ -20,6 +20,7 @@ COPY parsers ./parsers
 COPY ocr ./ocr
 COPY ledger ./ledger
 COPY review ./review
+COPY cli ./cli
 COPY config ./config
 # tesserocr is built against Debian's libtesseract (the Tesseract the command uses).
 RUN pip install --no-cache-dir --no-binary tesserocr . \

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 from openpyxl import load_workbook
 
-from ledger.cli import main
+from cli.main import cli as main
 from ledger.export import collect, to_json
 from ledger.imports import CATALOG_COLUMNS, QUOTA_COLUMNS, UNIT_COLUMNS
 from ledger.store import Store
@@ -104,6 +104,6 @@ def test_a_bad_database_url_is_explained(tmp_path):
 
 
 def test_the_commands_run_as_a_module(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "ledger.cli", "units", "--help"], capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-m", "cli", "units", "--help"], capture_output=True, text=True,
                           timeout=60, check=False)
     assert done.returncode == 0 and "单位名称,单位类型,所属市,别名,联系邮箱" in done.stdout

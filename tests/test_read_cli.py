@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 
-import click
 from click.testing import CliRunner
 
 from bench.generate import application_form, random_form, render_pdf
-from parsers.cli import read_command, register
+from cli.main import cli
+from cli.read import read_command
 
 
 def run(*args):
@@ -72,10 +72,8 @@ def test_unknown_profile_is_a_clear_error(tmp_path):
     assert result.exit_code == 1 and "mars-2099" in result.output
 
 
-def test_register_adds_the_read_command():
-    group = click.Group()
-    register(group)
-    assert "read" in group.commands
+def test_intake_has_the_read_command():
+    assert cli.commands["read"] is read_command
 
 
 def _check_against_truth(page: dict, truth: dict) -> None:

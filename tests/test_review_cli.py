@@ -13,9 +13,9 @@ from pathlib import Path
 import click
 from click.testing import CliRunner
 
+from cli.main import cli as intake
 from ledger.db import connect
 from review.auth import authenticate
-from ledger.web.cli import register
 
 INTAKE = str(Path(sys.executable).with_name("intake"))
 
@@ -26,9 +26,7 @@ def env_for(tmp_path: Path) -> dict[str, str]:
 
 
 def cli() -> click.Group:
-    group = click.Group()
-    register(group)
-    return group
+    return intake
 
 
 def test_staff_add_prompts_for_the_password_and_stores_only_a_hash(tmp_path):

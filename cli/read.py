@@ -1,19 +1,19 @@
 """``intake read FILE [--json] [--profile NAME]``: the form reader on its own.
 
-No mail, no ledger: certificate names are matched against the bundled public
-catalogue. Staff use it to try a file; the benchmark uses it to measure the reader.
+No mail, no ledger, no settings: certificate names are matched against the bundled
+public catalogue. Staff use it to try a file; the benchmark uses it to measure the reader.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 
 import click
 
-from config.profile import ProfileError, load_profile
+from cli.errors import Command
+from config.profile import load_profile
 from domain.forms import (
     DocumentReading,
     IncreaseForm,
@@ -23,8 +23,6 @@ from domain.forms import (
 )
 from parsers.catalog import bundled_certificates
 from parsers.errors import ReaderError
-
-EXIT_UNREADABLE = 2
 
 
 def page_json(page: PageReading) -> dict:
@@ -96,7 +94,7 @@ def _print_text(reading: DocumentReading) -> None:
             click.echo(f"  说明：{note}")
 
 
-@click.command("read")
+@click.command("read", cls=Command)
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the reading as JSON (the outside contract).")
 @click.option(
@@ -110,24 +108,16 @@ def read_command(file: Path, as_json: bool, profile_name: str) -> None:
     """Read one attachment (PDF or image) and print what the reader sees."""
     from parsers.reader import read_attachment
 
-    try:
-        profile = load_profile(profile_name)
-    except ProfileError as exc:
-        raise click.ClickException(str(exc)) from None
+    profile = load_profile(profile_name)
     try:
         reading = read_attachment(
             file.read_bytes(), file.name, profile=profile, certificates=bundled_certificates()
         )
-    except ReaderError as exc:
+    except ReaderError as exc:  # exit status and the line on stderr: cli.errors
         if as_json:
             click.echo(json.dumps({"file": file.name, "error": "attachment.unreadable", "message": str(exc)}, ensure_ascii=False))
-        click.echo(f"{file.name}: {exc}", err=True)
-        sys.exit(EXIT_UNREADABLE)
+        raise
     if as_json:
         click.echo(json.dumps(reading_json(reading), ensure_ascii=False, indent=1))
     else:
         _print_text(reading)
-
-
-def register(cli: click.Group) -> None:
-    cli.add_command(read_command)

@@ -10,20 +10,13 @@ so it does not change the exit status.
 
 from __future__ import annotations
 
-import enum
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
+from cli.errors import ExitCode
 from ledger.models import Message, Reply, Submission
 from ledger.store import FAILED, STORED, unfiled_status
-
-
-class ExitCode(enum.IntEnum):
-    OK = 0
-    FAILED = 1  # the run could not work (mailbox or database unreachable); click's own code
-    USAGE = 2  # click's code for a bad command line
-    NEEDS_STAFF = 3  # the run finished, but something needs a person
 
 
 def ledger_attention(engine: sa.Engine, now: datetime | None = None) -> dict[str, int]:
@@ -45,8 +38,8 @@ def render(summary, attention: dict[str, int], folders) -> tuple[str, ExitCode]:
     decided = ", ".join(f"{k} {v}" for k, v in sorted(summary.decided.items())) or "none"
     lines = [
         f"Fetched {summary.fetched} new mail(s); decided: {decided}.",
-        f"Replies sent: {summary.sent}; refused by the SMTP server this run: {summary.send_failed}"
-        f" ({summary.send_refused} for good, the rest retried with back-off).",
+        (f"Replies sent: {summary.sent}; refused by the SMTP server this run: {summary.send_failed}"
+         f" ({summary.send_refused} for good, the rest retried with back-off)."),
         f"Filed: {summary.filed}; not filed this run: {summary.file_failed}.",
     ]
     staff: list[str] = []

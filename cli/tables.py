@@ -1,13 +1,11 @@
-"""Command line for the ledger: ``intake units|catalog|quotas import FILE``, ``intake ledger export``.
+"""The office's tables in and out: ``intake units|catalog|quotas import FILE``, ``intake ledger export``.
 
-``register(cli)`` adds the groups to the ``intake`` console script. Messages are for
-office staff, so they are in Chinese; a bad file exits with status 1 and lists every
-problem as ``file:row:column: 说明``.
+Messages are for office staff, so they are in Chinese; a bad file exits with status 1
+and lists every problem as ``file:row:column: 说明`` (``cli.errors`` prints them).
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,25 +19,14 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from config.profile import ProfileError, load_profile
-from config.settings import SettingsError, load_settings
-from ledger.db import DatabaseError, connect, migrate
+from cli import loader
+from cli.errors import Group
+from config.profile import ProfileError
 from ledger.export import OFFICE_ZONE, collect, write_json, write_xlsx
 from ledger.imports import ImportSummary, import_catalog, import_quotas, import_units
-from ledger.tabular import ImportFileError
 
 PROGRESS_FROM_ROWS = 200  # smaller files finish before a bar is worth drawing
 KIND_NAMES = {"units": "单位名单", "catalog": "证书目录", "quotas": "批准指标"}
-
-
-def _engine():
-    try:
-        settings = load_settings()
-        engine = connect(settings.database_url)
-        migrate(engine)
-    except (SettingsError, DatabaseError) as exc:
-        raise click.ClickException(str(exc)) from exc
-    return engine, settings
 
 
 class _ProgressBar:
@@ -64,16 +51,10 @@ class _ProgressBar:
 
 
 def _run_import(kind: str, do_import: Callable[..., ImportSummary], file: Path) -> None:
-    engine, _ = _engine()
+    engine = loader.ledger(loader.settings())
     bar = _ProgressBar(f"导入{KIND_NAMES[kind]}")
     try:
-        summary = do_import(engine, file, progress=bar)
-    except ImportFileError as exc:
-        bar.close()
-        click.echo("\n".join(exc.problems), err=True)
-        click.echo(f"导入失败：{file.name} 有 {len(exc.problems)} 处问题，本文件的数据均未导入。"
-                   "请按上面所列的行和列修改后重新导入。", err=True)
-        sys.exit(1)
+        summary = do_import(engine, file, progress=bar)  # a bad file: ImportFileError, nothing imported
     finally:
         bar.close()
         engine.dispose()
@@ -85,7 +66,7 @@ def _run_import(kind: str, do_import: Callable[..., ImportSummary], file: Path) 
 
 
 def _import_group(kind: str, do_import, help_text: str) -> click.Group:
-    @click.group(name=kind, help=help_text)
+    @click.group(name=kind, help=help_text, cls=Group)
     def group() -> None:
         pass
 
@@ -102,7 +83,7 @@ catalog = _import_group("catalog", import_catalog, "证书目录：批次,证书
 quotas = _import_group("quotas", import_quotas, "批准指标：年度,单位名称,证书名称,级别,批准人数")
 
 
-@click.group(name="ledger", help="台账：导出。")
+@click.group(name="ledger", help="台账：导出。", cls=Group)
 def ledger() -> None:
     pass
 
@@ -111,10 +92,11 @@ def ledger() -> None:
 @click.option("--format", "fmt", type=click.Choice(["json", "xlsx"]), required=True)
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True)
 def export(fmt: str, output: Path) -> None:
-    engine, settings = _engine()
+    settings = loader.settings()
+    engine = loader.ledger(settings)
     try:
-        zone = load_profile(settings.profile).timezone
-    except ProfileError:
+        zone = loader.profile(settings).timezone
+    except ProfileError:  # an export still works without a profile: times in the office's zone
         zone = OFFICE_ZONE
     try:
         data = collect(engine)
@@ -127,20 +109,3 @@ def export(fmt: str, output: Path) -> None:
     else:
         sheets = write_xlsx(data, output, zone)
         click.echo(f"已导出 {output}：工作表 {'、'.join(sheets)}。")
-
-
-def register(cli: click.Group) -> None:
-    """Add the ledger's command groups to the ``intake`` console script."""
-    for group in (units, catalog, quotas, ledger):
-        cli.add_command(group)
-
-
-@click.group()
-def main() -> None:
-    """The ledger's commands alone (``python -m ledger.cli``), for use before ``intake`` wires them."""
-
-
-register(main)
-
-if __name__ == "__main__":
-    main()

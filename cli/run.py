@@ -1,8 +1,8 @@
-"""The ``intake`` console script. Errors end as one line saying what to do, exit 2."""
+"""``intake run`` (the mailbox worker) and ``intake health``."""
 
 from __future__ import annotations
 
-import importlib
+import json
 import multiprocessing
 import signal
 import sys
@@ -10,34 +10,9 @@ import threading
 
 import click
 
-from config.profile import ProfileError, load_profile
-from config.settings import Settings, SettingsError, load_settings
-from intake.logs import configure, get_logger
-
-# Command groups contributed by other packages: module path -> register(cli)
-PLUGINS = ("ledger.cli", "parsers.cli", "ledger.web.cli")
-
-
-def settings_or_exit() -> Settings:
-    try:
-        settings = load_settings()
-    except SettingsError as exc:
-        raise click.ClickException(f"{exc}\nFix the variable (or the settings file) and start again.")
-    configure(settings.log_format)
-    return settings
-
-
-def profile_or_exit(settings: Settings):
-    try:
-        return load_profile(settings.profile, settings.profile_dir)
-    except ProfileError as exc:
-        raise click.ClickException(str(exc))
-
-
-@click.group()
-def cli() -> None:
-    """1+X Intake: reads the applications mailbox, keeps the ledger, replies to schools."""
-
+from cli import loader, runreport
+from cli.errors import WHILE_RUNNING, Command, ExitCode, mapped
+from intake.logs import get_logger
 
 ROLES = {
     "all": frozenset({"fetch", "process", "send"}),
@@ -49,17 +24,11 @@ ROLES = {
 
 def build_worker():
     from intake.worker import Worker
-    from ledger import db
     from ledger.store import Store
 
-    settings = settings_or_exit()
-    profile = profile_or_exit(settings)
-    try:
-        engine = db.connect(settings.database_url)
-        db.migrate(engine)
-    except db.DatabaseError as exc:
-        raise click.ClickException(str(exc)) from exc
-    return Worker(settings, profile, Store(engine, profile))
+    settings = loader.settings()
+    profile = loader.profile(settings)
+    return Worker(settings, profile, Store(loader.ledger(settings), profile))
 
 
 def stop_on_signals() -> threading.Event:
@@ -75,7 +44,7 @@ def process_child() -> None:
     build_worker().run_forever(stop, ROLES["process"])
 
 
-@cli.command()
+@click.command(cls=Command)
 @click.option("--once", is_flag=True, help="Process everything waiting, send replies, then exit.")
 @click.option("--role", type=click.Choice(list(ROLES)), default="all", show_default=True,
               help="Which stages this process runs; several processes may share one PostgreSQL ledger.")
@@ -110,29 +79,9 @@ def run(once: bool, role: str, workers: int) -> None:
 
 
 def run_once_and_report(worker, stages: frozenset[str]) -> None:
-    """One pass; a summary on stdout; exit 3 when something needs staff (see ``intake.runreport``)."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from intake import mailbox as imap
-    from intake import runreport
-
-    try:
+    """One pass; a summary on stdout; exit 3 when something needs staff (see ``cli.runreport``)."""
+    with mapped(WHILE_RUNNING):  # a dropped connection here means the mailbox or the database went away
         summary = worker.run_once(stages)
-    except imap.FolderNameError as exc:
-        raise click.ClickException(
-            f"IMAP: {exc}\nThis server cannot hold that folder name: change INTAKE_IMAP_FOLDER or the profile's "
-            "poll_folders / [folders], then run again; nothing was lost."
-        ) from exc
-    except (imap.MailboxError, imap.IMAPClientError, OSError) as exc:
-        raise click.ClickException(
-            f"IMAP: {exc}\nCheck INTAKE_IMAP_HOST/PORT/SSL and the password (NetEase: the 授权码), then run again; "
-            "nothing was lost, the next run resumes where this one stopped."
-        ) from exc
-    except SQLAlchemyError as exc:
-        raise click.ClickException(
-            f"Database: {str(exc).splitlines()[0]}\nCheck INTAKE_DB_URL and that the database is up, then run "
-            "again; nothing was lost, the next run resumes where this one stopped."
-        ) from exc
     get_logger("intake.cli").info(
         "run.done", fetched=summary.fetched, decided=dict(summary.decided), sent=summary.sent,
         send_failed=summary.send_failed, filed=summary.filed, file_failed=summary.file_failed,
@@ -140,42 +89,15 @@ def run_once_and_report(worker, stages: frozenset[str]) -> None:
     text, code = runreport.render(summary, runreport.ledger_attention(worker.store.engine),
                                   worker.profile.folders)
     click.echo(text)
-    sys.exit(int(code))
+    sys.exit(code)
 
 
-@cli.command()
+@click.command(cls=Command)
 def health() -> None:
     """Check the mailbox and the ledger; print JSON; exit 1 when something is down."""
-    import json
-
     from intake.health import check
 
-    report = check(settings_or_exit())
+    report = check(loader.settings())
     click.echo(json.dumps(report, ensure_ascii=False, indent=2))
     if not report["ok"]:
-        sys.exit(1)
-
-
-def _register_plugins() -> None:
-    for name in PLUGINS:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        module.register(cli)
-
-
-_register_plugins()
-
-
-def main() -> None:
-    try:
-        cli(standalone_mode=True)
-    except KeyboardInterrupt:
-        sys.exit(130)
-
-
-if __name__ == "__main__":
-    main()
+        sys.exit(ExitCode.FAILED)
