@@ -27,6 +27,7 @@ from bench.ocr_samples import CATEGORIES, make_sample, scan
 from ocr.engines import default_engines
 from ocr.model import Cell, PageScan
 from ocr.scan import scan_page
+from parsers.columns import ANY_FORM
 
 VERBOSE = False
 NUMBER_CONFIDENT = 0.8
@@ -147,7 +148,7 @@ def run_generated(engines, categories: list[str], per_category: int) -> None:
                 continue
             image = ImageOps.exif_transpose(Image.open(io.BytesIO(sample.data)))
             t0, c0 = time.perf_counter(), cpu_seconds()
-            result = scan_page(image, numeric_headers=("人数",), engines=engines)
+            result = scan_page(image, columns=ANY_FORM, engines=engines)
             times.append(time.perf_counter() - t0)
             cpus.append(cpu_seconds() - c0)
             if VERBOSE:
@@ -203,7 +204,7 @@ def main(argv: list[str] | None = None) -> None:
             image = scan(sample, CATEGORIES[cat], seed)
             truth = sample.truth
             t0, c0 = time.perf_counter(), cpu_seconds()
-            result = scan_page(image, engines=engines)
+            result = scan_page(image, columns=ANY_FORM, engines=engines)
             times.append(time.perf_counter() - t0)
             cpus.append(cpu_seconds() - c0)
             f, c, s, u = score_scan(result, truth)

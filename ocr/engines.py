@@ -85,9 +85,14 @@ def join_words(words: Sequence[str]) -> str:
     return out
 
 
+def compact(text: str) -> str:
+    """NFKC (full-width digits and letters as ASCII), no spaces: the form readings are compared in."""
+    return unicodedata.normalize("NFKC", text).replace(" ", "")
+
+
 def normalise_digits(text: str) -> str:
     """Full-width digits and stray spaces, as both engines may print them."""
-    return unicodedata.normalize("NFKC", text).replace(" ", "")
+    return compact(text)
 
 
 # ----------------------------------------------------------------------------- Tesseract
@@ -309,7 +314,7 @@ def _rapid():
                         "Rec.rec_img_shape": [3, LINE_HEIGHT, TEXT_MIN_WIDTH],
                         "Rec.rec_batch_num": 6,
                         # One thread: Tesseract reads on the other core at the same time
-                        # (see ocr.scan._schedule); a second onnxruntime thread only
+                        # (see ocr.schedule.read_all); a second onnxruntime thread only
                         # contended with it.
                         "EngineConfig.onnxruntime.intra_op_num_threads": 1,
                         "EngineConfig.onnxruntime.inter_op_num_threads": 1,

@@ -1,4 +1,5 @@
-"""What a page scan yields: a table grid of cells, the text lines around it, seals.
+"""What a page scan yields: a table grid of cells, the text lines around it, seals;
+and what the form reader tells the OCR before it reads (``ColumnHints``).
 
 Both readers produce a ``PageScan``: the PDF text layer (confidence 1.0) and the
 OCR pipeline (engine confidences). ``parsers.forms`` consumes it without caring
@@ -10,9 +11,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 BBox = tuple[float, float, float, float]  # x0, y0, x1, y1 in page pixels (or PDF points)
-# The header of the column that numbers the rows: digits, but not a count. The OCR reads
-# it with one engine; the form reader takes it only when two engines agree.
-SEQUENCE_HEADERS = ("序号",)
+
+
+@dataclass(frozen=True)
+class ColumnHints:
+    """Which table columns hold digits, by their header words: the form reader's knowledge
+    (``parsers.columns``), handed to ``scan_page``; the OCR itself knows no form.
+
+    The default reads every cell as text.
+    """
+
+    numbers: tuple[str, ...] = ()  # header words of the columns that hold counts: every engine reads them
+    sequence: tuple[str, ...] = ()  # header words of the column numbering the rows: digits, one engine
+    header_rows: int = 1  # the header row is one of the table's first rows, this many
 
 
 @dataclass(frozen=True)

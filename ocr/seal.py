@@ -4,6 +4,9 @@ In colour a seal is red ink: found by hue, removed by colour separation (the red
 channel shows red ink as paper and black ink as ink). In a gray or black-and-white
 scan it is a round mark: found by shape (a circle with an inked rim), and removed
 where its ink is lighter than the printed text.
+
+Whether a *missing* seal would be evident is asked of the page's colours
+(``absence_visible``): only a colour page without any red ink shows it.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ MAX_DIAMETER = 0.26
 GAP_WEIGHT = 0.5
 MIN_RIM_SCORE = 0.7
 MAX_CANDIDATES = 25  # Hough circles checked, strongest first
+RED_INK_NONE = 0.0002  # below this share of reddish pixels a page carries no red ink
 
 
 def find_seals(image: Image.Image | np.ndarray) -> list[Seal]:
@@ -78,6 +82,42 @@ def remove_seals(image: np.ndarray, seals: list[Seal]) -> tuple[np.ndarray, list
         cv2.ellipse(mask, ((region.shape[1] / 2, region.shape[0] / 2), (region.shape[1], region.shape[0]), 0), 255, -1)
         region[(mask > 0) & (region > cutoff)] = 255
     return gray, notes
+
+
+def absence_visible(image: Image.Image) -> bool:
+    """Would a missing seal be evident? Only on a colour page with no red ink anywhere:
+    on a gray page a seal is one more dark shape, and red ink the seal finder did not
+    claim may be a seal it missed."""
+    if image.mode not in ("RGB", "RGBA", "P"):
+        return False
+    small = _thumbnail(image)
+    return has_colour(image, small) and red_ink(image, small) < RED_INK_NONE
+
+
+def has_colour(image: Image.Image, small: np.ndarray | None = None) -> bool:
+    """Whether a page image carries colour at all (a gray scan saved as RGB does not)."""
+    if image.mode not in ("RGB", "RGBA", "P"):
+        return False
+    small = _thumbnail(image) if small is None else small
+    spread = small.max(axis=2) - small.min(axis=2)
+    return float((spread > 24).mean()) > 0.0005
+
+
+def red_ink(image: Image.Image, small: np.ndarray | None = None) -> float:
+    """Share of reddish pixels (loose on purpose: shadows, desks and faded seals count)."""
+    small = _thumbnail(image) if small is None else small
+    r, g, b = small[..., 0], small[..., 1], small[..., 2]
+    reddish = (r - np.maximum(g, b) >= 30) & (r >= 60)
+    return float(reddish.mean())
+
+
+def _thumbnail(image: Image.Image) -> np.ndarray:
+    """The page as a 256×362 RGB array (int16), reduced in one cheap step first."""
+    small = image.convert("RGB") if image.mode not in ("RGB", "RGBA", "L") else image
+    factor = min(image.width // 512, image.height // 724)
+    if factor >= 2:
+        small = small.reduce(factor)  # box filter on the whole page, far cheaper than resize
+    return np.asarray(small.convert("RGB").resize((256, 362)), dtype=np.int16)
 
 
 def _as_array(image: Image.Image | np.ndarray) -> np.ndarray:

@@ -1,8 +1,9 @@
 """A ``PageScan`` → a ``PageReading``: which form it is and what it says, with confidence.
 
 Pure functions over the scan: classify by the title keywords of the profile's form
-rules, find the header row and map columns by header *text* (never by position, so a
-missing or extra column cannot shift the numbers), then read rows until the 合计 row.
+rules, find the header row and map columns by header *text* (``parsers.columns``: never
+by position, so a missing or extra column cannot shift the numbers), then read rows
+until the 合计 row.
 
 The rule at the heart of it: a value is ``confident`` only when the reader has
 evidence it is right — the PDF text layer gave it, or both OCR engines read it the
@@ -13,11 +14,8 @@ Anything else is marked, so the decision becomes ``review``, never a silent gues
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-from rapidfuzz import fuzz
 
 from config.profile import FormRule, Profile
 from domain.forms import (
@@ -28,10 +26,10 @@ from domain.forms import (
     SummaryForm,
     SummaryLine,
 )
-from ocr.model import SEQUENCE_HEADERS, Cell, Grid, PageScan, TextLine
+from ocr.model import Cell, Grid, PageScan, TextLine
 from parsers.catalog import Catalogue
+from parsers.columns import NUMBER_FIELDS, Header, find_header, key
 
-NUMBER_FIELDS = ("count", "approved", "requested")
 # OCR evidence needed to trust a value (engine confidence is 0..1).
 NUMBER_MIN_CONFIDENCE = 0.80  # and both engines must agree on the digits
 TEXT_MIN_CONFIDENCE = 0.80  # a level or unit line read by one engine
@@ -44,14 +42,7 @@ STAMP_MIN_SCORE = {"red": 0.5, "gray": 0.9}
 # Any round mark at all on a scan leaves "no stamp" in doubt: measured gray scores of
 # real seals (0.45 on a black-and-white scan) and of table corners (0.6–0.7) overlap.
 STAMP_DOUBT_SCORE = 0.0
-MAX_HEADER_ROW = 4  # the header is one of the first rows of the table
-HEADER_FUZZY_MIN = 80  # partial_ratio a garbled OCR header must reach to count
 _DATE = re.compile(r"(20\d\d)\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
-
-
-def key(text: str) -> str:
-    """Comparison form of any text: NFKC (full-width → ASCII), no whitespace."""
-    return "".join(unicodedata.normalize("NFKC", text).split())
 
 
 # ---------------------------------------------------------------- classification
@@ -89,84 +80,12 @@ def _names_all_fields(words: str, rule: FormRule) -> bool:
     return all(any(key(name) in words for name in names) for names in rule.columns.values())
 
 
-# ---------------------------------------------------------------- columns
-
-
-@dataclass(frozen=True)
-class Header:
-    row: int  # grid row of the header (data starts below it)
-    columns: dict[str, int]  # field -> grid column
-    seq: int | None  # the 序号 column, if any
-
-
-def _score(header_text: str, names: Sequence[str]) -> float:
-    """How well a header cell names a field: longest exact name found, else fuzzy."""
-    text = key(header_text)
-    if not text:
-        return 0.0
-    exact = [len(key(n)) for n in names if key(n) in text]
-    if exact:
-        return float(max(exact)) + 100.0  # exact beats any fuzzy match
-    best = 0.0
-    for name in names:
-        ratio = fuzz.partial_ratio(key(name), text)
-        if ratio >= HEADER_FUZZY_MIN and len(text) >= len(key(name)) - 1:
-            best = max(best, len(key(name)) * ratio / 100)
-    return best
-
-
-def map_columns(headers: dict[int, str], rule: FormRule, *, complete: bool = True) -> dict[str, int] | None:
-    """field -> column for every field of ``rule``, or None when a field has no column."""
-    candidates = sorted(
-        (
-            (_score(text, names), field, col)
-            for field, names in rule.columns.items()
-            for col, text in headers.items()
-        ),
-        reverse=True,
-    )
-    mapping: dict[str, int] = {}
-    used: set[int] = set()
-    for score, field, col in candidates:
-        if score <= 0 or field in mapping or col in used:
-            continue
-        mapping[field] = col
-        used.add(col)
-    return mapping if not complete or set(mapping) == set(rule.columns) else None
-
-
 def _explains_header(grid: Grid, rule: FormRule) -> bool:
     header = find_header(grid, rule, by_elimination=False)
     if header is None:
         return False
     named = {c.col for c in grid.row_cells(header.row) if key(c.text)}
     return named <= set(header.columns.values()) | {header.seq}
-
-
-def find_header(grid: Grid, rule: FormRule, *, by_elimination: bool = True) -> Header | None:
-    """The first row that names every field of ``rule``.
-
-    ``by_elimination``: when all fields but one are named and exactly one unnamed column
-    is left (a header cell garbled by the seal), that column is taken for the field.
-    """
-    for row in range(min(grid.n_rows, MAX_HEADER_ROW)):
-        headers = {c.col: c.text for c in grid.row_cells(row) if c.text.strip()}
-        seq = next((col for col, text in headers.items() if any(s in key(text) for s in SEQUENCE_HEADERS)), None)
-        mapping = map_columns(headers, rule)
-        if mapping is None and by_elimination:
-            mapping = _by_elimination(headers, rule, seq)
-        if mapping is not None:
-            return Header(row=row, columns=mapping, seq=seq)
-    return None
-
-
-def _by_elimination(headers: dict[int, str], rule: FormRule, seq: int | None) -> dict[str, int] | None:
-    partial = map_columns(headers, rule, complete=False) or {}
-    missing = [f for f in rule.columns if f not in partial]
-    free = [c for c in headers if c not in partial.values() and c != seq]
-    if len(missing) == 1 and len(free) == 1 and len(partial) >= 2:
-        return {**partial, missing[0]: free[0]}
-    return None
 
 
 # ---------------------------------------------------------------- values

@@ -11,67 +11,18 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-import numpy as np
-from PIL import Image
-
 from config.profile import Profile
 from domain.forms import DocumentReading, PageReading
 from domain.state import CertificateRef
 from ocr.model import PageScan
+from ocr.seal import absence_visible
 from parsers.catalog import Catalogue
+from parsers.columns import column_hints
 from parsers.documents import Page, ReaderLimits, iter_pages
 from parsers.errors import LimitExceeded, UnreadableAttachment
-from parsers.forms import NUMBER_FIELDS, read_page
+from parsers.forms import read_page
 
-__all__ = ["ReaderLimits", "numeric_headers", "read_attachment"]
-
-RED_INK_NONE = 0.0002  # below this share of reddish pixels a page carries no red ink
-
-
-def numeric_headers(profile: Profile) -> tuple[str, ...]:
-    """Header texts of the number columns in any of the profile's forms (digits-only OCR)."""
-    names = {"人数"}
-    for rule in profile.forms:
-        for field, texts in rule.columns.items():
-            if field in NUMBER_FIELDS:
-                names.update(texts)
-    return tuple(sorted(names))
-
-
-def _thumbnail(image: Image.Image) -> np.ndarray:
-    """The page as a 256×362 RGB array (int16), reduced in one cheap step first."""
-    small = image.convert("RGB") if image.mode not in ("RGB", "RGBA", "L") else image
-    factor = min(image.width // 512, image.height // 724)
-    if factor >= 2:
-        small = small.reduce(factor)  # box filter on the whole page, far cheaper than resize
-    return np.asarray(small.convert("RGB").resize((256, 362)), dtype=np.int16)
-
-
-def has_colour(image: Image.Image, small: np.ndarray | None = None) -> bool:
-    """Whether a page image carries colour at all (a gray scan saved as RGB does not)."""
-    if image.mode not in ("RGB", "RGBA", "P"):
-        return False
-    small = _thumbnail(image) if small is None else small
-    spread = small.max(axis=2) - small.min(axis=2)
-    return float((spread > 24).mean()) > 0.0005
-
-
-def red_ink(image: Image.Image, small: np.ndarray | None = None) -> float:
-    """Share of reddish pixels (loose on purpose: shadows, desks and faded seals count)."""
-    small = _thumbnail(image) if small is None else small
-    r, g, b = small[..., 0], small[..., 1], small[..., 2]
-    reddish = (r - np.maximum(g, b) >= 30) & (r >= 60)
-    return float(reddish.mean())
-
-
-def absence_visible(image: Image.Image) -> bool:
-    """Would a missing seal be evident? Only on a colour page with no red ink anywhere:
-    on a gray page a seal is one more dark shape, and red ink the seal finder did not
-    claim may be a seal it missed."""
-    if image.mode not in ("RGB", "RGBA", "P"):
-        return False
-    small = _thumbnail(image)
-    return has_colour(image, small) and red_ink(image, small) < RED_INK_NONE
+__all__ = ["ReaderLimits", "read_attachment"]
 
 
 def _ocr(page: Page, profile: Profile) -> tuple[PageScan, bool]:
@@ -80,7 +31,7 @@ def _ocr(page: Page, profile: Profile) -> tuple[PageScan, bool]:
 
     image = page.render()
     try:
-        return scan_page(image, numeric_headers=numeric_headers(profile)), absence_visible(image)
+        return scan_page(image, columns=column_hints(profile)), absence_visible(image)
     except OCRError as exc:
         raise UnreadableAttachment(f"第 {page.index + 1} 页无法识别（{exc}），请重新扫描后发送。") from exc
 

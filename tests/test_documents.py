@@ -220,7 +220,7 @@ def test_searchable_scan_with_invisible_title_text_is_read_from_the_picture():
 
 def test_has_colour_tells_gray_scans_from_colour_ones():
     from bench.generate import Variant, degrade
-    from parsers.reader import has_colour
+    from ocr.seal import has_colour
 
     stamped = render_image(random_form("summary", seed=19, rows=3), dpi=100)
     assert has_colour(stamped)
@@ -231,7 +231,7 @@ def test_has_colour_tells_gray_scans_from_colour_ones():
 
 def test_a_missing_seal_is_evident_only_on_colour_pages_without_red_ink():
     from bench.generate import Variant, degrade
-    from parsers.reader import absence_visible, red_ink
+    from ocr.seal import absence_visible, red_ink
 
     spec = random_form("summary", seed=20, rows=3)
     stamped = render_image(spec, dpi=100)

@@ -13,7 +13,8 @@ from bench.ocr_samples import Degradation
 from ocr import outline, scan_page
 from ocr.engines import Engine, LineText, RapidEngine, TesseractEngine, default_engines
 from ocr.errors import EngineTimeout
-from ocr.model import PageScan
+from ocr.model import ColumnHints, PageScan
+from parsers.columns import ANY_FORM
 from tests.ocr_images import CATEGORIES, long_name_sample, make_sample, scan
 
 ENGINES = default_engines()
@@ -42,7 +43,7 @@ def assert_numbers_sure_or_flagged(scan_: PageScan, truth_rows, numeric_cols) ->
 @pytest.fixture(scope="module")
 def stamped_long_names():
     sample = long_name_sample(blank_rows=2, seal_over="numbers")
-    return sample, scan_page(scan(sample, CATEGORIES["clean"], 1), engines=ENGINES)
+    return sample, scan_page(scan(sample, CATEGORIES["clean"], 1), columns=ANY_FORM, engines=ENGINES)
 
 
 def test_clean_scan_reads_every_cell_with_confidence(stamped_long_names):
@@ -86,7 +87,7 @@ def test_text_around_the_table_comes_back_as_lines(stamped_long_names):
 )
 def test_degraded_scans_read_right_or_flag_the_doubt(category, rotation, seal_over):
     sample = make_sample(40 + rotation, n_rows=5, seal_over=seal_over)
-    result = scan_page(scan(sample, CATEGORIES[category], 40), engines=ENGINES)
+    result = scan_page(scan(sample, CATEGORIES[category], 40), columns=ANY_FORM, engines=ENGINES)
     assert result.rotation == rotation
     assert result.grid is not None
     assert result.grid.n_rows == 1 + 5 + sample.spec.blank_rows + 1
@@ -98,7 +99,7 @@ def test_degraded_scans_read_right_or_flag_the_doubt(category, rotation, seal_ov
 
 def test_increase_form_reads_both_number_columns_as_digits():
     sample = make_sample(50, "increase", n_rows=4, seal_over="numbers")
-    result = scan_page(scan(sample, Degradation(skew=-1.2, jpeg_quality=80), 50), engines=ENGINES)
+    result = scan_page(scan(sample, Degradation(skew=-1.2, jpeg_quality=80), 50), columns=ANY_FORM, engines=ENGINES)
     assert result.grid.n_cols == 5
     assert assert_numbers_sure_or_flagged(result, sample.rows, [3, 4]) >= 7
     assert any("deskewed" in n for n in result.notes)
@@ -127,7 +128,7 @@ def test_a_count_header_the_reader_misread_is_read_again():
     # 原批准人数 is read well, so a count column is found; 调增后人数 must not be lost.
     sample = make_sample(51, "increase", n_rows=3, seal_over="numbers")
     image = scan(sample, CATEGORIES["clean"], 51)
-    result = scan_page(image, engines=(RapidEngine(), MisreadsCounts(TesseractEngine())))
+    result = scan_page(image, columns=ANY_FORM, engines=(RapidEngine(), MisreadsCounts(TesseractEngine())))
     for r in range(1, 4):
         cell = result.grid.cell(r, 4)
         assert cell.text == sample.rows[r - 1][4] and cell.agreed is True, cell
@@ -152,7 +153,7 @@ class LyingDigits(Engine):
 def test_engines_that_disagree_never_yield_a_confident_number():
     sample = make_sample(60, n_rows=4)
     image = scan(sample, CATEGORIES["clean"], 60)
-    result = scan_page(image, engines=(RapidEngine(), LyingDigits(TesseractEngine())))
+    result = scan_page(image, columns=ANY_FORM, engines=(RapidEngine(), LyingDigits(TesseractEngine())))
     for r in range(1, 5):
         cell = result.grid.cell(r, 3)
         assert cell.agreed is False and cell.confidence <= 0.3
@@ -169,7 +170,7 @@ class StalledEngine(Engine):
 def test_engine_timeout_surfaces_as_a_typed_error_not_an_empty_page():
     image = scan(make_sample(61, n_rows=3), CATEGORIES["clean"], 61)
     with pytest.raises(EngineTimeout):
-        scan_page(image, engines=(StalledEngine(),))
+        scan_page(image, columns=ANY_FORM, engines=(StalledEngine(),))
 
 
 def test_page_without_a_table_still_gives_its_text():
@@ -177,7 +178,7 @@ def test_page_without_a_table_still_gives_its_text():
     d = ImageDraw.Draw(page)
     d.text((300, 300), "附件1", font=ImageFont.truetype(NOTO_SANS, 70), fill=0)
     d.text((300, 500), "1+X证书制度试点申报表", font=ImageFont.truetype(NOTO_SANS, 90), fill=0)
-    result = scan_page(page, engines=ENGINES)
+    result = scan_page(page, columns=ANY_FORM, engines=ENGINES)
     assert result.grid is None
     assert "no ruled table found" in result.notes
     assert [norm(t.text) for t in result.lines] == ["附件1", "1+X证书制度试点申报表"]
@@ -197,7 +198,7 @@ def test_outline_draws_cells_and_seal_on_the_upright_page(stamped_long_names):
 
 def test_tesseract_alone_turns_the_page_by_osd_and_claims_no_agreement():
     sample = make_sample(62, n_rows=3, seal_over="numbers")
-    result = scan_page(scan(sample, CATEGORIES["turned180"], 62), engines=(TesseractEngine(),))
+    result = scan_page(scan(sample, CATEGORIES["turned180"], 62), columns=ANY_FORM, engines=(TesseractEngine(),))
     assert result.rotation == 180
     for r in range(1, 4):
         cell = result.grid.cell(r, 3)
@@ -237,7 +238,7 @@ def _bench_scan(seed: int, engines):
 
     sample = bench_sample("scan_color", seed)
     image = list(iter_pages(sample.data, sample.filename))[-1].render()
-    return sample.truth["pages"][-1], scan_page(image, numeric_headers=("人数",), engines=engines)
+    return sample.truth["pages"][-1], scan_page(image, columns=ANY_FORM, engines=engines)
 
 
 def test_text_is_read_by_tesseract_numbers_by_both_and_names_shared():
@@ -307,28 +308,28 @@ class Paced(Engine):
 
 
 def _lines(n: int, kind: str, width: int = 480, start: int = 0):
-    from ocr.scan import _Line
+    from ocr.schedule import Line
 
-    return [_Line(np.full((48, width), 255, np.uint8), (kind, start + i)) for i in range(n)]
+    return [Line(np.full((48, width), 255, np.uint8), (kind, start + i)) for i in range(n)]
 
 
 def test_lines_either_engine_may_read_are_shared_so_both_finish_together():
-    from ocr.scan import _schedule
+    from ocr.schedule import read_all
 
     lines = _lines(40, "region")  # a page without a table: its free lines are shared
     checker, reader = Paced(0.01), Paced(0.01)
-    _schedule(lines, [], ("人数",), (checker, reader))
+    read_all(lines, [], ColumnHints(numbers=("人数",)), (checker, reader))
     assert all(len(ln.reads) == 1 for ln in lines)  # each read once: sure readings need no second look
     assert checker.read + reader.read == 40 and 10 <= checker.read <= 30
     # A far slower checker is left next to nothing: the reader takes the rest meanwhile.
     lines = _lines(40, "region")
     checker, reader = Paced(0.2), Paced(0.002)
-    _schedule(lines, [], ("人数",), (checker, reader))
+    read_all(lines, [], ColumnHints(numbers=("人数",)), (checker, reader))
     assert all(len(ln.reads) == 1 for ln in lines) and checker.read <= 2
 
 
 def test_the_checker_takes_names_under_a_seal_first_the_reader_from_the_top():
-    from ocr.scan import _Names
+    from ocr.schedule import _Names
 
     names = _lines(20, "cell")
     levels = _lines(20, "cell", width=96, start=100)  # short: not shared, the reader's
@@ -343,7 +344,7 @@ def test_the_checker_takes_names_under_a_seal_first_the_reader_from_the_top():
 
 
 def test_the_checker_leaves_the_last_names_to_a_reader_that_would_finish_them_sooner():
-    from ocr.scan import _Names
+    from ocr.schedule import _Names
 
     queue = _Names(_lines(3, "cell"), lambda owner: False)
     queue.timed(True, Paced(0.02), 1, _lines(1, "cell", start=10))  # the reader: 0.02 s a name

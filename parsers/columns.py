@@ -1,0 +1,116 @@
+"""What a form's columns mean: which header words name which field, which columns hold
+counts, and the column that only numbers the rows (序号).
+
+The form reader owns this knowledge. ``find_header`` maps a table's columns by header
+*text* (never by position, so a missing or extra column cannot shift the numbers);
+``column_hints`` hands the OCR, before it reads, the words that mark its digit columns
+(``ocr.ColumnHints``: the OCR itself knows no form).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz
+
+from config.profile import FormRule, Profile
+from ocr.model import ColumnHints, Grid
+
+NUMBER_FIELDS = ("count", "approved", "requested")
+# Every count column's header holds this word (拟申报人数, 原批准人数, 调增后人数, 调整后人数).
+COUNT_WORD = "人数"
+# The header of the column that numbers the rows: digits, but not a count. The OCR reads
+# it with one engine; the form reader takes it only when two engines agree.
+SEQUENCE_HEADERS = ("序号",)
+OCR_HEADER_ROWS = 3  # rows the OCR searches for the count headers before it reads the body
+MAX_HEADER_ROW = 4  # the header is one of the first rows of the table
+HEADER_FUZZY_MIN = 80  # partial_ratio a garbled OCR header must reach to count
+# What the OCR is told of any of our quota forms, whatever the profile.
+ANY_FORM = ColumnHints(numbers=(COUNT_WORD,), sequence=SEQUENCE_HEADERS, header_rows=OCR_HEADER_ROWS)
+
+
+def key(text: str) -> str:
+    """Comparison form of any text: NFKC (full-width → ASCII), no whitespace."""
+    return "".join(unicodedata.normalize("NFKC", text).split())
+
+
+def numeric_headers(profile: Profile) -> tuple[str, ...]:
+    """Header texts of the number columns in any of the profile's forms (digits-only OCR)."""
+    names = {COUNT_WORD}
+    for rule in profile.forms:
+        for field, texts in rule.columns.items():
+            if field in NUMBER_FIELDS:
+                names.update(texts)
+    return tuple(sorted(names))
+
+
+def column_hints(profile: Profile) -> ColumnHints:
+    """What the OCR must know of the profile's forms before reading a page (``ocr.scan_page``)."""
+    return ColumnHints(numbers=numeric_headers(profile), sequence=SEQUENCE_HEADERS, header_rows=OCR_HEADER_ROWS)
+
+
+@dataclass(frozen=True)
+class Header:
+    row: int  # grid row of the header (data starts below it)
+    columns: dict[str, int]  # field -> grid column
+    seq: int | None  # the 序号 column, if any
+
+def _score(header_text: str, names: Sequence[str]) -> float:
+    """How well a header cell names a field: longest exact name found, else fuzzy."""
+    text = key(header_text)
+    if not text:
+        return 0.0
+    exact = [len(key(n)) for n in names if key(n) in text]
+    if exact:
+        return float(max(exact)) + 100.0  # exact beats any fuzzy match
+    best = 0.0
+    for name in names:
+        ratio = fuzz.partial_ratio(key(name), text)
+        if ratio >= HEADER_FUZZY_MIN and len(text) >= len(key(name)) - 1:
+            best = max(best, len(key(name)) * ratio / 100)
+    return best
+
+def map_columns(headers: dict[int, str], rule: FormRule, *, complete: bool = True) -> dict[str, int] | None:
+    """field -> column for every field of ``rule``, or None when a field has no column."""
+    candidates = sorted(
+        (
+            (_score(text, names), field, col)
+            for field, names in rule.columns.items()
+            for col, text in headers.items()
+        ),
+        reverse=True,
+    )
+    mapping: dict[str, int] = {}
+    used: set[int] = set()
+    for score, field, col in candidates:
+        if score <= 0 or field in mapping or col in used:
+            continue
+        mapping[field] = col
+        used.add(col)
+    return mapping if not complete or set(mapping) == set(rule.columns) else None
+
+def find_header(grid: Grid, rule: FormRule, *, by_elimination: bool = True) -> Header | None:
+    """The first row that names every field of ``rule``.
+
+    ``by_elimination``: when all fields but one are named and exactly one unnamed column
+    is left (a header cell garbled by the seal), that column is taken for the field.
+    """
+    for row in range(min(grid.n_rows, MAX_HEADER_ROW)):
+        headers = {c.col: c.text for c in grid.row_cells(row) if c.text.strip()}
+        seq = next((col for col, text in headers.items() if any(s in key(text) for s in SEQUENCE_HEADERS)), None)
+        mapping = map_columns(headers, rule)
+        if mapping is None and by_elimination:
+            mapping = _by_elimination(headers, rule, seq)
+        if mapping is not None:
+            return Header(row=row, columns=mapping, seq=seq)
+    return None
+
+def _by_elimination(headers: dict[int, str], rule: FormRule, seq: int | None) -> dict[str, int] | None:
+    partial = map_columns(headers, rule, complete=False) or {}
+    missing = [f for f in rule.columns if f not in partial]
+    free = [c for c in headers if c not in partial.values() and c != seq]
+    if len(missing) == 1 and len(free) == 1 and len(partial) >= 2:
+        return {**partial, missing[0]: free[0]}
+    return None
