@@ -6,8 +6,8 @@ in memory: entry names are only labels, never paths, and every limit is checked
 against the bytes actually read, not the sizes the archive claims.
 
 An attachment we cannot use carries ``unreadable``: a Chinese sentence telling the
-school what is wrong and what to send instead. The worker turns it into
-``attachment.unreadable``.
+school what is wrong and what to send instead (``templates/attachments.txt``). The
+worker turns it into ``attachment.unreadable``.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from domain.envelope import Attachment
 from intake.headers import clean_text, decode_bytes
+from templates import say
 
 PDF = "application/pdf"
 ZIP = "application/zip"
@@ -27,7 +28,6 @@ SEVEN_ZIP = "application/x-7z-compressed"
 # Types the document readers can open; everything else is unreadable for us.
 READABLE_TYPES = frozenset({PDF, "image/jpeg", "image/png", "image/bmp", "image/tiff", "image/heic"})
 ARCHIVE_TYPES = frozenset({ZIP, RAR, SEVEN_ZIP, "application/gzip"})
-SEND_INSTEAD = "请将盖章后的申报表扫描或拍照，以 PDF、JPG 或 PNG 格式作为附件重新发送"
 _OFFICE = "application/vnd.openxmlformats-officedocument"
 _JUNK_ENTRIES = ("__MACOSX/", ".DS_Store", "Thumbs.db", "desktop.ini")
 
@@ -86,27 +86,32 @@ def _is_office(data: bytes) -> bool:
         return False
 
 
+def _why(key: str, **values: object) -> str:
+    """A sentence of ``templates/attachments.txt`` with ``{send_instead}`` filled in."""
+    return say(key, send_instead=say("attachments.send_instead"), **values)
+
+
 def unreadable_reason(content_type: str, filename: str) -> str:
     """Why a file of this type cannot be read, in Chinese; "" when it can be."""
-    name = f"“{filename}”" if filename else "附件"
+    name = say("attachments.name.quoted", name=filename) if filename else say("attachments.name.none")
     if content_type == "image/heic":
         if importlib.util.find_spec("pillow_heif") is not None:
             return ""
-        return f"{name}是 HEIC 格式照片，系统无法读取；请在手机上改存为 JPG 后重新发送"
+        return _why("attachments.type.heic", name=name)
     if content_type in READABLE_TYPES or content_type == ZIP:
         return ""
     if content_type in {RAR, SEVEN_ZIP, "application/gzip"}:
         kind = {RAR: "RAR", SEVEN_ZIP: "7z"}.get(content_type, "gzip")
-        return f"{name}是 {kind} 压缩包，系统只能打开 ZIP 压缩包；请改用 ZIP 格式，或直接把文件作为附件发送"
+        return _why("attachments.type.archive", name=name, kind=kind)
     if content_type.startswith(_OFFICE) or content_type == "application/msword":
-        return f"{name}是 Word/Excel 文档，系统只受理盖章后的扫描件；{SEND_INSTEAD}"
+        return _why("attachments.type.office", name=name)
     if filename.lower().endswith((".pdf", ".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".zip")):
-        return f"{name}的内容与文件类型不符，文件可能已损坏；{SEND_INSTEAD}"
-    return f"{name}不是系统能读取的文件类型；{SEND_INSTEAD}"
+        return _why("attachments.type.mismatch", name=name)
+    return _why("attachments.type.unknown", name=name)
 
 
 def _mb(size: int) -> str:
-    return f"{size / (1024 * 1024):.0f} MB" if size >= 1024 * 1024 else f"{size} 字节"
+    return f"{size / (1024 * 1024):.0f} MB" if size >= 1024 * 1024 else say("attachments.size.bytes", size=size)
 
 
 def entry_name(info: zipfile.ZipInfo) -> str:
@@ -119,7 +124,7 @@ def entry_name(info: zipfile.ZipInfo) -> str:
             raw = b""
         if raw:
             name = decode_bytes(raw)[0]
-    return clean_text(name.replace("\\", "/").rsplit("/", 1)[-1]) or "未命名文件"
+    return clean_text(name.replace("\\", "/").rsplit("/", 1)[-1]) or say("attachments.zip.unnamed_entry")
 
 
 def expand_zip(data: bytes, name: str, limits: Limits) -> list[Attachment]:
@@ -140,7 +145,7 @@ def _expand(data: bytes, name: str, limits: Limits, depth: int, left: list[int])
     # 700,000 empty entries took minutes and 400 MB. Each record starts with this
     # signature, so its count bounds them (junk like __MACOSX/ counts too: be generous).
     if data.count(b"PK\x01\x02") > 4 * limits.max_zip_entries + 100:
-        return refuse(f"压缩包“{name}”内的文件超过上限 {limits.max_zip_entries} 个；请只发送本单位的申报表")
+        return refuse(_why("attachments.zip.too_many_records", name=name, limit=limits.max_zip_entries))
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = [
@@ -149,38 +154,33 @@ def _expand(data: bytes, name: str, limits: Limits, depth: int, left: list[int])
             and not i.filename.rsplit("/", 1)[-1].startswith("._")
         ]
     except Exception:  # noqa: BLE001 - hostile archives fail in many ways
-        return refuse(f"压缩包“{name}”已损坏，无法打开；{SEND_INSTEAD}")
+        return refuse(_why("attachments.zip.corrupt", name=name))
     if not infos:
-        return refuse(f"压缩包“{name}”是空的；{SEND_INSTEAD}")
+        return refuse(_why("attachments.zip.empty", name=name))
     if len(infos) > limits.max_zip_entries:
-        return refuse(
-            f"压缩包“{name}”内有 {len(infos)} 个文件，超过上限 {limits.max_zip_entries} 个；"
-            "请只发送本单位的申报表"
-        )
+        return refuse(_why("attachments.zip.too_many", name=name, count=len(infos), limit=limits.max_zip_entries))
     out: list[Attachment] = []
     for info in infos:
         inner = entry_name(info)
         if info.flag_bits & 0x1:
-            return refuse(f"压缩包“{name}”设置了密码，无法打开；请发送不加密的文件")
+            return refuse(_why("attachments.zip.encrypted", name=name))
         budget = min(limits.max_attachment_bytes, left[0])
         try:
             with archive.open(info) as stream:
                 content = stream.read(budget + 1)
         except Exception:  # noqa: BLE001 - zlib.error, CRC errors…: any failure means corrupt
-            return refuse(f"压缩包“{name}”中的“{inner}”已损坏或压缩方式不受支持；{SEND_INSTEAD}")
+            return refuse(_why("attachments.zip.entry_corrupt", name=name, entry=inner))
         if len(content) > budget:
-            return refuse(
-                f"压缩包“{name}”解压后文件过大（单个文件上限 {_mb(limits.max_attachment_bytes)}，"
-                f"合计上限 {_mb(limits.max_zip_total_bytes)}）；请直接发送申报表文件"
-            )
+            return refuse(_why("attachments.zip.too_large", name=name, each=_mb(limits.max_attachment_bytes),
+                               total=_mb(limits.max_zip_total_bytes)))
         if len(content) > 1024 * 1024 and len(content) > limits.max_zip_ratio * max(info.compress_size, 1):
-            return refuse(f"压缩包“{name}”的压缩比异常，系统拒绝解压；{SEND_INSTEAD}")
+            return refuse(_why("attachments.zip.ratio", name=name))
         left[0] -= len(content)
         content_type = sniff(content)
         label = f"{name}/{inner}"
         if content_type == ZIP:
             if depth >= 1:
-                return refuse(f"压缩包“{name}”内的压缩包嵌套超过一层；请把文件直接放入一个 ZIP 压缩包")
+                return refuse(_why("attachments.zip.nested", name=name))
             nested = _expand(content, inner, limits, depth + 1, left)
             out.extend(
                 Attachment(a.filename, a.content_type, a.data,

@@ -41,6 +41,7 @@ from intake.headers import (
     decode_header_text,
     to_raw,
 )
+from templates import say
 
 __all__ = ["Limits", "attachment_reasons", "decode", "header_only_original", "synthetic_message_id"]
 
@@ -76,8 +77,8 @@ _PARSER_POLICY = _RawHeaders()
 OVERSIZE_HEADER = b"X-Intake-Oversize"
 _OVERSIZE = re.compile(rb"X-Intake-Oversize: size=(\d{1,15}); limit=(\d{1,15})\r?\n")
 # Names of the placeholder attachment of a message whose content was not read.
-OVERSIZE_NAME = "（邮件过大，附件未下载）"
-TOO_MANY_PARTS_NAME = "（邮件结构过于复杂，附件未读取）"
+OVERSIZE_NAME = say("attachments.mail.oversize.name")
+TOO_MANY_PARTS_NAME = say("attachments.mail.too_many_parts.name")
 # A boundary parameter (matched on the lower-cased bytes: parameter names ignore case);
 # ``boundary*0*=`` and the like are RFC 2231 pieces of one.
 _BOUNDARY = re.compile(rb'boundary(\*[0-9]*\*?)?\s*=\s*(?:"([^"\r\n]{1,200})"|([^\s;"]{1,200}))')
@@ -200,9 +201,7 @@ def _oversize(raw: bytes) -> str:
         return ""
     size, limit = int(match.group(1)), int(match.group(2))
     cap = _size_text(limit)
-    return (f"邮件大小为 {_size_text(size, up=True)}，超过 {cap} 的上限，系统没有下载这封邮件，其中的附件均未读取；"
-            f"请降低扫描分辨率（300 dpi 即可）或压缩附件后重新发送，附件较多时请分成几封邮件分开发送，"
-            f"每封不超过 {cap}")
+    return say("attachments.mail.oversize", size=_size_text(size, up=True), limit=cap)
 
 
 def _size_text(size: int, *, up: bool = False) -> str:
@@ -248,8 +247,7 @@ def _too_many_parts(raw: bytes, limits: Limits) -> str:
             start = raw.find(newline, start + 3)
     if parts <= limits.max_parts:
         return ""
-    return (f"邮件结构过于复杂（正文、附件等组成部分或嵌套层级超过 {limits.max_parts} 个），系统无法读取；"
-            "请新建一封邮件，只添加盖章的申报表（PDF 或 JPG）作为附件后重新发送，不要转发或层层嵌套邮件")
+    return say("attachments.mail.too_many_parts", limit=limits.max_parts)
 
 
 def _bare_id(value: str | None) -> str:
@@ -414,7 +412,8 @@ def _attachments_and_body(
             disposition == "inline" or part.get("Content-ID") is not None or not name
         )
         target = inline if is_inline else real
-        name = name or f"未命名附件{len(real) + len(inline) + 1}{_EXTENSIONS.get(kind, '')}"
+        name = name or say("attachments.mail.unnamed", number=len(real) + len(inline) + 1,
+                           extension=_EXTENSIONS.get(kind, ""))
         target.extend(_attachment(name, kind, data, is_inline, limits))
     chosen = real or inline  # inline images count only when nothing else was attached
     return _cap(chosen, limits), plain or rich
@@ -424,20 +423,20 @@ def _attachment(name: str, kind: str, data: bytes, inline: bool, limits: Limits)
     if len(data) > limits.max_attachment_bytes:
         size = f"{len(data) / (1024 * 1024):.1f} MB"
         cap = f"{limits.max_attachment_bytes / (1024 * 1024):.0f} MB"
-        why = f"附件“{name}”大小 {size}，超过 {cap} 上限；请降低扫描分辨率后重新发送"
+        why = say("attachments.mail.attachment_too_large", name=name, size=size, limit=cap)
         return [Attachment(name, kind, b"", inline=inline, unreadable=why)]
     if kind == ZIP:
         return expand_zip(data, name, limits)
     if not data:
-        return [Attachment(name, kind, b"", inline=inline, unreadable=f"附件“{name}”是空文件；请重新添加附件后发送")]
+        why = say("attachments.mail.attachment_empty", name=name)
+        return [Attachment(name, kind, b"", inline=inline, unreadable=why)]
     return [Attachment(name, kind, data, inline=inline, unreadable=unreadable_reason(kind, name))]
 
 
 def _cap(attachments: list[Attachment], limits: Limits) -> tuple[Attachment, ...]:
     """Keep the first ``max_attachments``; the rest stay visible, empty and unreadable."""
     kept = attachments[: limits.max_attachments]
-    why = (f"本邮件的附件超过 {limits.max_attachments} 个，此附件未处理；"
-           "请每封邮件只发送本单位的申报表")
+    why = say("attachments.mail.too_many_attachments", limit=limits.max_attachments)
     extra = [
         Attachment(a.filename, a.content_type, b"", a.inline, a.from_archive, unreadable=why)
         for a in attachments[limits.max_attachments : limits.max_attachments + 100]
@@ -455,7 +454,7 @@ def attachment_reasons(envelope: Envelope) -> tuple[Reason, ...]:
     if envelope.refused:  # one reason for the whole mail: none of its attachments was read
         return (Reason(ReasonCode.ATTACHMENT_UNREADABLE, detail=envelope.refused),)
     if not envelope.attachments:
-        return (Reason(ReasonCode.ATTACHMENT_MISSING, detail="邮件中没有附件"),)
+        return (Reason(ReasonCode.ATTACHMENT_MISSING, detail=say("details.attachment.missing")),)
     readable = any(not a.unreadable for a in envelope.attachments)
     reasons = []
     for item in envelope.attachments:

@@ -34,6 +34,7 @@ from intake.logs import get_logger
 from intake.message import attachment_reasons
 from parsers.errors import ReaderError
 from parsers.reader import read_attachment
+from templates import say
 
 log = get_logger("intake.pipeline")
 
@@ -91,7 +92,7 @@ class FormPage:
 
     @property
     def where(self) -> str:
-        return f"附件“{self.attachment}”第{self.page}页"
+        return say("details.where", name=self.attachment, pages=self.page)
 
 
 @dataclass(frozen=True)
@@ -133,8 +134,7 @@ def read_attachments(
         if budget_seconds is not None and time.monotonic() - started > budget_seconds:
             reasons.append(Reason(
                 ReasonCode.ATTACHMENT_UNREADABLE, attachment=attachment.filename,
-                detail=f"本邮件的附件处理时间已超过 {budget_seconds:g} 秒的上限，未读取此附件；"
-                       "请只发送两张申报表（每张一页、300 dpi 扫描即可），附件较多时请分几封邮件发送"))
+                detail=say("attachments.mail.time_spent", seconds=budget_seconds)))
             continue
         try:
             reading = read(
@@ -167,7 +167,8 @@ def read_forms(
 
 def _unrecognized(profile: Profile, claim: Claim) -> Reason:
     expected = profile.form(claim.kind).name
-    return Reason(ReasonCode.FORM_UNRECOGNIZED, detail=f"附件中未找到《{expected}》", expected=expected)
+    return Reason(ReasonCode.FORM_UNRECOGNIZED, detail=say("details.form.unrecognized", form=expected),
+                  expected=expected)
 
 
 # --- one submission per form kind ---------------------------------------------------------
@@ -196,7 +197,8 @@ def _page_list(pages: Sequence[FormPage]) -> str:
     by_attachment: dict[str, list[int]] = {}
     for page in pages:
         by_attachment.setdefault(page.attachment, []).append(page.page)
-    return "，".join(f"附件“{name}”第{'、'.join(map(str, numbers))}页" for name, numbers in by_attachment.items())
+    return "，".join(say("details.where", name=name, pages="、".join(map(str, numbers)))
+                    for name, numbers in by_attachment.items())
 
 
 def select_forms(pages: Sequence[FormPage], claim: Claim, profile: Profile, state: LedgerState) -> Selection:
@@ -231,7 +233,7 @@ def select_forms(pages: Sequence[FormPage], claim: Claim, profile: Profile, stat
     extra: dict = {}
     empty = [p for p in same_kind if not p.filled]
     if empty:
-        remarks.append(f"{_page_list(empty)}没有填写表格内容（如报送公函、空白的附件模板），未作为《{rule.name}》登记")
+        remarks.append(say("details.remark.pages_without_data", pages=_page_list(empty), form=rule.name))
         extra["pages_without_data"] = [{"attachment": p.attachment, "page": p.page} for p in empty]
 
     best = max(filled, key=_rank)
@@ -240,7 +242,7 @@ def select_forms(pages: Sequence[FormPage], claim: Claim, profile: Profile, stat
         groups.setdefault(_reading_key(page.form), []).append(page)
     copies = [p for p in groups[_reading_key(best.form)] if p is not best]
     if copies:
-        remarks.append(f"{_page_list(copies)}与{best.where}是同一份《{rule.name}》，内容一致，按一份登记")
+        remarks.append(say("details.remark.same_copy", pages=_page_list(copies), kept=best.where, form=rule.name))
         extra["copies"] = [{"attachment": p.attachment, "page": p.page, "same_as": best.where} for p in copies]
     differing = [max(group, key=_rank) for key, group in groups.items() if key != _reading_key(best.form)]
     if not differing:
@@ -256,14 +258,14 @@ def select_forms(pages: Sequence[FormPage], claim: Claim, profile: Profile, stat
 
 def _shown(value) -> str:
     if value is None or value == "":
-        return "（空白）"
+        return say("details.value.blank")
     return str(value)
 
 
 def _line_text(line: SummaryLine | IncreaseLine | None) -> str:
     if line is None:
-        return "（无此行）"
-    return " ".join([line.certificate or "（空白）", line.level or "（空白）", *(_shown(v) for v in _values(line))])
+        return say("details.value.no_line")
+    return " ".join([_shown(line.certificate), _shown(line.level), *(_shown(v) for v in _values(line))])
 
 
 def differences(a: FormPage, b: FormPage, form_name: str, columns: dict[str, str]) -> list[Reason]:
@@ -271,10 +273,11 @@ def differences(a: FormPage, b: FormPage, form_name: str, columns: dict[str, str
     (the copy kept), the value naming both copies and what each says."""
 
     def reason(row: int | None, column: str, va, vb) -> Reason:
-        place = (f"第{row}行" if row is not None else "") + (f"“{column}”" if column else "")
+        place = ((say("details.copies.differ.row", row=row) if row is not None else "")
+                 + (say("details.copies.differ.column", column=column) if column else ""))
         return Reason(
             ReasonCode.OCR_LOW_CONFIDENCE,
-            detail=f"邮件中有两份《{form_name}》，{place}不一致，将由工作人员核对原件后以正确的一份为准",
+            detail=say("details.copies.differ", form=form_name, place=place),
             attachment=a.attachment, page=a.page, row=row, column=column,
             value=f"{a.where}：{_shown(va)}；{b.where}：{_shown(vb)}")
 
@@ -311,7 +314,7 @@ def differences(a: FormPage, b: FormPage, form_name: str, columns: dict[str, str
         rest = len(found) - MAX_DIFFERENCES + 1
         found = found[: MAX_DIFFERENCES - 1] + [Reason(
             ReasonCode.OCR_LOW_CONFIDENCE, attachment=a.attachment, page=a.page,
-            detail=f"两份《{form_name}》另有{rest}处不一致，将由工作人员核对原件",
+            detail=say("details.copies.differ.more", form=form_name, count=rest),
             value=f"{a.where}；{b.where}")]
     return found
 
@@ -326,15 +329,15 @@ def _reading_summary(form: Form) -> str:
 def _why_not(envelope: Envelope, hints: subjects.AttemptHints) -> str:
     """Why a mail is no submission attempt, in Chinese for staff (the review page shows it)."""
     if hints.marker:
-        said = f"主题含“{hints.marker}”，不是申报材料"
+        said = say("details.not_attempt.marker", marker=hints.marker)
     else:
-        said = "主题不符合命名规则，也没有申报字样或试点单位名称"
+        said = say("details.not_attempt.subject")
     if not envelope.attachments:
-        seen = "没有附件"
+        seen = say("details.not_attempt.no_attachment")
     elif not documents(envelope):
-        seen = "附件不是可读取的 PDF 或图片"
+        seen = say("details.not_attempt.unreadable")
     else:
-        seen = "附件中没有读到填写了内容的申报表"
+        seen = say("details.not_attempt.no_form")
     return f"{NOT_ATTEMPT}: {said}；{seen}"
 
 
@@ -345,7 +348,7 @@ def process(
     if envelope.auto_generated:
         return Processed(None, note=f"{AUTO_GENERATED}: {envelope.auto_generated}")
     if "@" not in envelope.sender:
-        return Processed(None, note=f"{NOT_ATTEMPT}: 发件人地址缺失，无法回复")
+        return Processed(None, note=f"{NOT_ATTEMPT}: {say('details.not_attempt.no_sender')}")
 
     hints = subjects.attempt_hints(envelope, profile, state.units)
     reading: Reading | None = None

@@ -5,7 +5,7 @@
 headers). It is pure: the caller fixes the Message-ID (``new_reply_message_id``)
 and the time, so a retried send produces the identical message.
 
-Wording lives in ``intake/templates/`` (``reply.txt`` skeleton, ``reasons.txt`` one
+Wording lives in the catalogue ``templates/`` (``reply.txt`` skeleton, ``reasons.txt`` one
 sentence per reason code plus how to fix it, ``phrases.txt`` the rest), so a profile
 can override it without code. Reason codes appear only in the headers.
 """
@@ -20,10 +20,10 @@ from datetime import datetime
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, formataddr
-from importlib import resources
 from pathlib import Path
 from string import Template
 
+import templates as catalogue
 from config.profile import Profile
 from domain.decision import Claim, Decision, Outcome, Reason
 from domain.envelope import Envelope
@@ -44,39 +44,25 @@ class Templates:
 
     def reason(self, code: str, outcome: str = "") -> tuple[str, str]:
         """(what is wrong, how to fix it) for ``code``; the fix may differ for a rejection."""
-        fix = self.reasons.get(f"{code}.fix.{outcome}") or self.reasons.get(f"{code}.fix", "请修改后重新发送。")
-        return self.reasons.get(code, "材料存在问题。"), fix
+        fix = self.reasons.get(f"{code}.fix.{outcome}") or self.reasons.get(
+            f"{code}.fix", self.phrase("reason.unknown.fix"))
+        return self.reasons.get(code, self.phrase("reason.unknown")), fix
 
-
-def _key_values(text: str, source: str) -> dict[str, str]:
-    values: dict[str, str] = {}
-    for number, line in enumerate(text.splitlines(), 1):
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        key, sep, value = line.partition("=")
-        if not sep or not key.strip():
-            raise ValueError(f"{source}, line {number}: expected 'key = text', got {line!r}")
-        values[key.strip()] = value.strip()
-    return values
+    def phrase(self, key: str, *fallbacks: str, **values: object) -> str:
+        """A line of ``phrases.txt`` (the first of ``key``, ``fallbacks`` it has); with ``values``,
+        its ``{placeholders}`` filled in. Without, the text as is (a staff note may hold braces)."""
+        found = next((k for k in (key, *fallbacks) if k in self.phrases), key)
+        text = self.phrases[found]
+        return text.format(**values) if values else text
 
 
 def load_templates(directory: Path | None = None) -> Templates:
     """The bundled wording, with any file present in ``directory`` overriding its lines."""
-    bundled = resources.files("intake") / "templates"
-
-    def read(name: str) -> tuple[str, str]:
-        override = directory / name if directory else None
-        if override and override.is_file():
-            return override.read_text(encoding="utf-8"), str(override)
-        return (bundled / name).read_text(encoding="utf-8"), f"intake/templates/{name}"
-
-    base_reasons = _key_values((bundled / "reasons.txt").read_text(encoding="utf-8"), "reasons.txt")
-    base_phrases = _key_values((bundled / "phrases.txt").read_text(encoding="utf-8"), "phrases.txt")
+    wording = catalogue.load(directory)
     return Templates(
-        skeleton=Template(read("reply.txt")[0]),
-        reasons={**base_reasons, **_key_values(*read("reasons.txt"))},
-        phrases={**base_phrases, **_key_values(*read("phrases.txt"))},
+        skeleton=Template(wording.document("reply")),
+        reasons=wording.group("reasons"),
+        phrases=wording.group("phrases"),
     )
 
 
@@ -121,7 +107,8 @@ def build_reply(
     message["From"] = formataddr((profile.office, from_addr))
     to_name = envelope.sender_name if to_addr.lower() == envelope.sender.lower() else ""
     message["To"] = formataddr((_one_line(to_name), to_addr))
-    message["Subject"] = "回复：" + (_one_line(envelope.subject) or "（无主题）")
+    t = templates or _DEFAULT
+    message["Subject"] = t.phrase("subject", subject=_one_line(envelope.subject) or t.phrase("subject.none"))
     message["Date"] = format_datetime(now.astimezone(profile.timezone))
     message["Message-ID"] = reply_message_id
     message["In-Reply-To"] = envelope.message_id
@@ -141,10 +128,10 @@ def _one_line(text: str) -> str:
     return re.sub(r"\s+", " ", clean_text(text or ""))
 
 
-def _local(moment: datetime, profile: Profile) -> str:
+def _local(moment: datetime, profile: Profile, t: Templates) -> str:
     local = moment.astimezone(profile.timezone)
-    zone = "北京时间" if profile.timezone.key in {"Asia/Shanghai", "Asia/Chongqing", "PRC"} else profile.timezone.key
-    return f"{local:%Y年%m月%d日 %H:%M}（{zone}）"
+    china = profile.timezone.key in {"Asia/Shanghai", "Asia/Chongqing", "PRC"}
+    return t.phrase("time", time=local, zone=t.phrase("time.zone.china") if china else profile.timezone.key)
 
 
 def render_body(
@@ -164,7 +151,6 @@ def render_body(
     t = templates or _DEFAULT
     if remarks is None:
         remarks = getattr(decision, "remarks", ())
-    p = t.phrases
     outcome = decision.outcome
     kind_name = ""
     if claim is not None:
@@ -177,74 +163,71 @@ def render_body(
     if claim is not None:
         unit = claim.unit
         if claim.subject_unit and claim.subject_unit != claim.unit:
-            unit += f"（邮件主题中写作“{claim.subject_unit}”）"
-        received.append((p["received.unit"], unit))
-        received.append((p["received.kind"], f"{kind_name}（{claim.year}年）"))
-    received.append((p["received.subject"], _one_line(envelope.subject) or "（无主题）"))
-    received.append((p["received.sender"], envelope.sender or p["received.none"]))
-    names = [_attachment_label(a.filename, a.from_archive) for a in envelope.attachments]
-    received.append((p["received.attachments"], "、".join(names) if names else p["received.none"]))
-    received += [(p["received.remark"], _one_line(remark)) for remark in remarks]
-    received.append((p["received.time"], _local(envelope.received_at, profile)))
+            unit = t.phrase("received.unit.written", unit=unit, written=claim.subject_unit)
+        received.append((t.phrase("received.unit"), unit))
+        received.append((t.phrase("received.kind"), t.phrase("received.kind.year", kind=kind_name, year=claim.year)))
+    received.append((t.phrase("received.subject"), _one_line(envelope.subject) or t.phrase("subject.none")))
+    received.append((t.phrase("received.sender"), envelope.sender or t.phrase("received.none")))
+    names = [_attachment_label(a.filename, a.from_archive, t) for a in envelope.attachments]
+    received.append((t.phrase("received.attachments"), "、".join(names) if names else t.phrase("received.none")))
+    received += [(t.phrase("received.remark"), _one_line(remark)) for remark in remarks]
+    received.append((t.phrase("received.time"), _local(envelope.received_at, profile, t)))
 
     if outcome is Outcome.ACCEPTED:
-        kind = claim.kind if claim else ""
-        outcome_text = p.get(f"outcome.accepted.{kind}", p["outcome.accepted"])
+        outcome_text = t.phrase(f"outcome.accepted.{claim.kind if claim else ''}", "outcome.accepted")
     else:
-        outcome_text = p[f"outcome.{outcome}"]
+        outcome_text = t.phrase(f"outcome.{outcome}")
     if supersedes_at is not None and outcome is not Outcome.REJECTED:
         # A newer summary in the same window replaces the one recorded before.
-        outcome_text += "\n" + p["note.supersedes"].format(time=_local(supersedes_at, profile))
+        outcome_text += "\n" + t.phrase("note.supersedes", time=_local(supersedes_at, profile, t))
 
     sections: list[str] = []
     if decision.reasons:
         sections.append(_problems(decision.reasons, str(outcome), t))
     if outcome is Outcome.ACCEPTED and quota_changes:
-        sections.append(_increase_table(p["section.increase"], quota_changes))
+        sections.append(_increase_table(t.phrase("section.increase"), quota_changes, t))
     elif outcome is Outcome.ACCEPTED and forms:
-        sections.append(_forms_table(p["section.summary"], forms))
+        sections.append(_forms_table(t.phrase("section.summary"), forms, t))
     elif outcome is Outcome.REVIEW and forms:
-        sections.append(_forms_table(p["section.read"], forms))
+        sections.append(_forms_table(t.phrase("section.read"), forms, t))
     # Sections 一 and 二 are in the skeleton; the rest are numbered in order.
-    sections = [f"{numeral}、{s}" for numeral, s in zip("三四五六", sections)]
+    sections = [f"{numeral}、{s}" for numeral, s in zip(t.phrase("section.numerals"), sections)]
 
-    greeting = f"{claim.unit if claim is not None else p['greeting.default']}："
+    greeting = f"{claim.unit if claim is not None else t.phrase('greeting.default')}："
     text = t.skeleton.substitute(
         greeting=greeting,
         office=profile.office,
         received="\n".join(f"  {label}：{value}" for label, value in received),
-        outcome_label=p[f"outcome.{outcome}.label"],
+        outcome_label=t.phrase(f"outcome.{outcome}.label"),
         outcome_text=outcome_text,
         details="".join(f"\n{s}\n" for s in sections),
         signature=profile.signature,
-        date=f"{now.astimezone(profile.timezone):%Y年%m月%d日}",
+        date=t.phrase("date", date=now.astimezone(profile.timezone)),
     )
     return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
 
 
-def _attachment_label(filename: str, archive: str) -> str:
+def _attachment_label(filename: str, archive: str, t: Templates) -> str:
     name = _one_line(filename)
-    return f"{_one_line(archive)} 中的 {name}" if archive else name
+    return t.phrase("received.in_archive", archive=_one_line(archive), name=name) if archive else name
 
 
 def _problems(reasons: Sequence[Reason], outcome: str, t: Templates) -> str:
-    p = t.phrases
-    title = p.get(f"section.problems.{outcome}", p["section.problems"])
-    lines = [title.format(count=len(reasons))]
+    lines = [t.phrase(f"section.problems.{outcome}", "section.problems", count=len(reasons))]
     for number, reason in enumerate(reasons, 1):
         what, fix = t.reason(str(reason.code), outcome)
         lines.append(f"  {number}. {what}")
         indent = " " * (len(str(number)) + 4)
         if reason.detail:
-            lines.append(f"{indent}{p['problem.detail']}：{_sentence(reason.detail)}")
-        where = _where(reason)
+            lines.append(f"{indent}{t.phrase('problem.detail')}：{_sentence(reason.detail)}")
+        where = _where(reason, t)
         if where:
-            lines.append(f"{indent}{p['problem.where']}：{where}")
+            lines.append(f"{indent}{t.phrase('problem.where')}：{where}")
         if reason.value:
-            lines.append(f"{indent}{p['problem.value']}：{_one_line(reason.value)}")
+            lines.append(f"{indent}{t.phrase('problem.value')}：{_one_line(reason.value)}")
         if reason.expected:
-            lines.append(f"{indent}{p['problem.expected']}：{_one_line(reason.expected)}")
-        lines.append(f"{indent}{p['problem.fix']}：{fix}")
+            lines.append(f"{indent}{t.phrase('problem.expected')}：{_one_line(reason.expected)}")
+        lines.append(f"{indent}{t.phrase('problem.fix')}：{fix}")
     return "\n".join(lines)
 
 
@@ -253,47 +236,52 @@ def _sentence(text: str) -> str:
     return text if text.endswith(("。", "！", "？", ".")) else text + "。"
 
 
-def _where(reason: Reason) -> str:
+def _where(reason: Reason, t: Templates) -> str:
     """附件“x”第1页，第3行，“级别”栏 — only the parts that are known. ``page`` is 1-based."""
     parts = []
     if reason.attachment:
-        page = f"第{reason.page}页" if reason.page else ""
-        parts.append(f"附件“{_one_line(reason.attachment)}”{page}")
+        page = t.phrase("where.page", page=reason.page) if reason.page else ""
+        parts.append(t.phrase("where.attachment", name=_one_line(reason.attachment), page=page))
     elif reason.page:
-        parts.append(f"第{reason.page}页")
+        parts.append(t.phrase("where.page", page=reason.page))
     if reason.row is not None:
-        parts.append(f"第{reason.row}行")
+        parts.append(t.phrase("where.row", row=reason.row))
     if reason.column:
         column = _one_line(reason.column)
-        parts.append(column if not reason.attachment and reason.row is None and not reason.page else f"“{column}”栏")
+        bare = not reason.attachment and reason.row is None and not reason.page
+        parts.append(column if bare else t.phrase("where.column", column=column))
     return "，".join(parts)
 
 
-def _forms_table(title: str, forms: Sequence[Form]) -> str:
+def _people(count: int | None, t: Templates) -> str:
+    return t.phrase("table.unread") if count is None else t.phrase("table.people", count=count)
+
+
+def _forms_table(title: str, forms: Sequence[Form], t: Templates) -> str:
     lines = [title]
     many = len(forms) > 1
     for index, form in enumerate(forms, 1):
         if many:
-            lines.append(f"  第{index}份表：{_one_line(form.unit)}")
+            lines.append("  " + t.phrase("table.copy", index=index, unit=_one_line(form.unit)))
         if isinstance(form, SummaryForm):
-            lines.append("  序号｜证书名称｜级别｜拟申报人数")
+            lines.append("  " + t.phrase("table.summary"))
             for line in form.lines:
-                count = "未能读取" if line.count is None else f"{line.count}人"
+                count = _people(line.count, t)
                 lines.append(f"  {line.row}｜{_one_line(line.certificate)}｜{_one_line(line.level)}｜{count}")
             counted = sum(line.count or 0 for line in form.lines)
             total = form.total if form.total is not None else counted
-            lines.append(f"  合计：{total}人")
+            lines.append("  " + t.phrase("table.total", total=total))
         elif isinstance(form, IncreaseForm):
-            lines.append("  序号｜证书名称｜级别｜原批准人数｜调增后人数")
+            lines.append("  " + t.phrase("table.increase"))
             for line in form.lines:
-                old = "未能读取" if line.approved is None else f"{line.approved}人"
-                new = "未能读取" if line.requested is None else f"{line.requested}人"
+                old, new = _people(line.approved, t), _people(line.requested, t)
                 lines.append(f"  {line.row}｜{_one_line(line.certificate)}｜{_one_line(line.level)}｜{old}｜{new}")
     return "\n".join(lines)
 
 
-def _increase_table(title: str, changes: Sequence[QuotaChange]) -> str:
-    lines = [title, "  证书名称｜级别｜原批准人数 → 调整后批准人数"]
+def _increase_table(title: str, changes: Sequence[QuotaChange], t: Templates) -> str:
+    lines = [title, "  " + t.phrase("table.changes")]
     for certificate, level, old, new in changes:
-        lines.append(f"  {_one_line(certificate)}｜{_one_line(level)}｜{old}人 → {new}人")
+        old_text, new_text = t.phrase("table.people", count=old), t.phrase("table.people", count=new)
+        lines.append(f"  {_one_line(certificate)}｜{_one_line(level)}｜{old_text} → {new_text}")
     return "\n".join(lines)

@@ -23,6 +23,7 @@ from domain.decision import Claim, Reason, ReasonCode
 from domain.envelope import Envelope
 from domain.state import UnitRef
 from intake.archive import ARCHIVE_TYPES, READABLE_TYPES
+from templates import say
 
 __all__ = [
     "AttemptHints", "SubjectResult", "attempt_hints", "check_sender", "check_window", "form_words",
@@ -139,15 +140,17 @@ def parse_subject(subject: str, profile: Profile, units: Sequence[UnitRef], kind
         if unit is None:
             reasons.append(Reason(
                 ReasonCode.SUBJECT_UNKNOWN_UNIT,
-                detail=f"邮件主题中的单位名称“{written}”不在本次试点单位名单中",
-                column="邮件主题", value=written, expected="单位全称（与试点单位名单一致）",
+                detail=say("details.subject.unknown_unit", unit=written),
+                column=say("details.column.subject"), value=written,
+                expected=say("details.subject.unknown_unit.expected"),
             ))
         expected_year = _expected_year(rule, profile)
         if year != expected_year:
             reasons.append(Reason(
                 ReasonCode.SUBJECT_WRONG_YEAR,
-                detail=f"邮件主题中的年度是{year}年，本次受理的是{expected_year}年",
-                column="邮件主题", value=f"{year}年", expected=rule.example_subject(unit.name if unit else written),
+                detail=say("details.subject.wrong_year", year=year, expected=expected_year),
+                column=say("details.column.subject"), value=say("details.subject.wrong_year.value", year=year),
+                expected=rule.example_subject(unit.name if unit else written),
             ))
         claim = Claim(unit=unit.name, year=year, kind=rule.kind, subject_unit=written) if unit else None
         return SubjectResult(claim, tuple(reasons))
@@ -162,11 +165,11 @@ def _harmless_extra(extra: str) -> bool:
 def _malformed(subject: str, text: str, profile: Profile, units: Sequence[UnitRef], kind: str | None = None) -> Reason:
     rule = next((r for r in profile.forms if r.kind == kind), None) or _guess_rule(text, profile)
     unit = _guess_unit(text, units)
-    expected = rule.example_subject(unit.name if unit else "单位全称")
+    expected = rule.example_subject(unit.name if unit else say("details.subject.malformed.unit"))
     return Reason(
         ReasonCode.SUBJECT_MALFORMED,
-        detail=f"邮件主题应写作“{expected}”",
-        column="邮件主题", value=subject.strip() or "（无主题）", expected=expected,
+        detail=say("details.subject.malformed", expected=expected),
+        column=say("details.column.subject"), value=subject.strip() or say("phrases.subject.none"), expected=expected,
     )
 
 
@@ -198,11 +201,12 @@ def check_window(kind: str, received_at: datetime, profile: Profile) -> Reason |
         return None
     rule = profile.form(kind)
     local = received_at.astimezone(profile.timezone)
-    windows = "；".join(w.label() for w in rule.windows) or "（本年度未开放）"
+    windows = "；".join(w.label() for w in rule.windows) or say("details.window.closed.none")
     return Reason(
         ReasonCode.WINDOW_CLOSED,
-        detail=f"本邮件于{local:%Y年%m月%d日 %H:%M}到达，{rule.name}的受理时间为{windows}",
-        column="收到时间", value=f"{local:%Y年%m月%d日 %H:%M}", expected=windows,
+        detail=say("details.window.closed", arrived=local, form=rule.name, windows=windows),
+        column=say("details.column.received"), value=say("details.window.closed.value", arrived=local),
+        expected=windows,
     )
 
 
@@ -219,17 +223,20 @@ def check_sender(envelope: Envelope, unit: UnitRef | None) -> Reason | None:
     if failed:
         return Reason(
             ReasonCode.SENDER_UNVERIFIED,
-            detail=f"发件邮箱未通过邮件服务商的身份验证（{'/'.join(failed)}），工作人员核实后将另行回复",
-            column="发件人", value=envelope.sender, expected="通过验证的本单位登记联系邮箱",
+            detail=say("details.sender.unverified.auth", checks="/".join(failed)),
+            column=say("details.column.sender"), value=envelope.sender,
+            expected=say("details.sender.unverified.auth.expected"),
         )
     contacts = {c.strip().lower() for c in unit.contacts} if unit else set()
     if envelope.sender and envelope.sender.lower() in contacts:
         return None
-    owner = unit.name if unit else "本单位"  # no unit known: nobody's contact, so unverified
+    # No unit known: nobody's contact, so unverified.
+    owner = unit.name if unit else say("details.sender.unverified.owner")
     return Reason(
         ReasonCode.SENDER_UNVERIFIED,
-        detail=f"发件邮箱“{envelope.sender}”不是{owner}登记的联系邮箱，工作人员核实后将另行回复",
-        column="发件人", value=envelope.sender, expected=f"{owner}登记的联系邮箱",
+        detail=say("details.sender.unverified", sender=envelope.sender, owner=owner),
+        column=say("details.column.sender"), value=envelope.sender,
+        expected=say("details.sender.unverified.expected", owner=owner),
     )
 
 
@@ -285,13 +292,13 @@ def attempt_hints(envelope: Envelope, profile: Profile, units: Sequence[UnitRef]
     words = tuple(dict.fromkeys((*own, *(_key(w).lower() for w in profile.attempts.words))))
     found = [w for w in words if w in subject]
     if units and _guess_unit(written, units) is not None:
-        found.append("单位名称")
+        found.append(say("details.attempt.unit"))
     for attachment in envelope.attachments:
         if attachment.inline or attachment.content_type not in READABLE_TYPES | ARCHIVE_TYPES:
             continue
         name = _key(attachment.filename)
         if any(w in name.lower() for w in words) or (units and _guess_unit(name, units) is not None):
-            found.append(f"附件名“{attachment.filename}”")
+            found.append(say("details.attempt.attachment", name=attachment.filename))
     rule = _follows_rule(normalise(envelope.subject), profile)
     # Markers are looked for where neither a unit's name nor a form's own words are:
     # a school called "…培训学院" or a form titled "…会议…" is no receipt by its name.

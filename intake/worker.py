@@ -36,6 +36,7 @@ from ledger import leases
 from ledger.store import OutgoingReply, StaleDecision, Store
 from parsers.documents import ReaderLimits
 from parsers.reader import read_attachment
+from templates import say
 
 log = get_logger("intake.worker")
 
@@ -244,7 +245,7 @@ class Worker:
         envelope = decode(raw, record.received_at, limits=self.mime_limits)
         decision = Decision(
             Outcome.REVIEW,
-            (Reason(ReasonCode.ATTACHMENT_UNREADABLE, detail="系统自动处理该邮件时多次出错，已转工作人员人工审核"),),
+            (Reason(ReasonCode.ATTACHMENT_UNREADABLE, detail=say("details.attachment.unreadable.crashed")),),
         )
         result = Processed(decision, reply_to=envelope.sender)
         reply = self.prepare_reply(envelope, result) if envelope.sender and not envelope.auto_generated else None

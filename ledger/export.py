@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from domain.decision import Outcome, ReasonCode
 from ledger.db import reader
 from ledger.models import (
     Certificate,
@@ -29,19 +30,14 @@ from ledger.models import (
     SubmissionLine,
     Unit,
 )
+from templates import say
 
 OFFICE_ZONE = ZoneInfo("Asia/Shanghai")
-DECISION_LABELS = {"accepted": "通过", "rejected": "退回", "review": "待审核"}
-KIND_LABELS = {"summary": "汇总表", "increase": "调增申请表"}
+# Words of the workbook: templates/export.txt.
+DECISION_LABELS = {str(o): say(f"export.decision.{o}") for o in Outcome}
+KIND_LABELS = {kind: say(f"export.kind.{kind}") for kind in ("summary", "increase")}
 # Short Chinese names of the reason codes for the workbook (the JSON keeps the codes).
-REASON_LABELS = {
-    "subject.malformed": "主题格式不符", "subject.unknown_unit": "单位不在名单", "subject.wrong_year": "年度不符",
-    "window.closed": "不在受理时间", "attachment.missing": "缺少附件", "attachment.unreadable": "附件无法读取",
-    "form.unrecognized": "未识别到表格", "form.stamp_missing": "未盖章", "form.unit_mismatch": "单位名称不一致",
-    "form.total_mismatch": "人数或合计有误", "cert.unknown": "证书不在目录", "cert.level_invalid": "级别不符",
-    "quota.not_approved": "无批准指标", "quota.original_mismatch": "原批准人数不符", "quota.not_increase": "不是调增",
-    "sender.unverified": "发件人未核实", "ocr.low_confidence": "识别不清待核对",
-}
+REASON_LABELS = {str(code): say(f"export.reason.{code}") for code in ReasonCode}
 
 
 @dataclass(frozen=True)
@@ -248,15 +244,12 @@ def write_json(export: LedgerExport, path: Path, zone: ZoneInfo = OFFICE_ZONE) -
 
 # --- Excel ------------------------------------------------------------------------------
 
-SUMMARY_HEADERS = ("单位名称", "单位类型", "所属市", "收到表格数", "汇总表状态", "申报人数合计",
-                   "调增申请（通过/收到）", "最后收到时间", "汇总表问题")
-DETAIL_HEADERS = ("收到时间", "单位名称", "所属市", "表格", "处理结果", "是否已被新表替代", "序号", "证书名称", "级别",
-                  "拟申报人数", "原批准人数", "调增后人数", "问题", "邮件编号")
-QUOTA_HEADERS = ("年度", "单位名称", "所属市", "证书名称", "级别", "导入批准人数", "调增次数", "当前批准人数")
-EVENT_HEADERS = ("时间", "操作者", "操作", "对象", "详情")
-CITY_HEADERS = ("单位名称", "表格", "处理结果", "序号", "证书名称", "级别", "拟申报人数", "原批准人数", "调增后人数",
-                "收到时间")
-NOT_RECEIVED = "未收到"
+SUMMARY_HEADERS = tuple(say("export.columns.summary").split("｜"))
+DETAIL_HEADERS = tuple(say("export.columns.detail").split("｜"))
+QUOTA_HEADERS = tuple(say("export.columns.quotas").split("｜"))
+EVENT_HEADERS = tuple(say("export.columns.events").split("｜"))
+CITY_HEADERS = tuple(say("export.columns.city").split("｜"))
+NOT_RECEIVED = say("export.not_received")
 
 
 def _local(moment: datetime | None, zone: ZoneInfo) -> datetime | None:
@@ -296,10 +289,10 @@ def detail_rows(export: LedgerExport, zone: ZoneInfo = OFFICE_ZONE) -> list[tupl
     rows = []
     for e in export.submissions:
         common = (_local(e.received_at, zone), e.unit, e.city, KIND_LABELS.get(e.kind, e.kind),
-                  DECISION_LABELS.get(e.decision, e.decision), "是" if e.superseded else "否")
+                  DECISION_LABELS.get(e.decision, e.decision), say("export.yes") if e.superseded else say("export.no"))
         for line in e.lines or (None,):
             values = ((line.row, line.certificate, line.level, line.count, line.approved, line.requested)
-                      if line else (None, "（无表格）", "", None, None, None))
+                      if line else (None, say("export.no_form"), "", None, None, None))
             # A line shows its own problems and those of the whole form.
             codes = [c for c, row in e.reason_rows if row is None or (line is not None and row == line.row)]
             rows.append(common + values + (_labels(codes), e.message_id))
@@ -322,14 +315,14 @@ def city_rows(export: LedgerExport, city: str, zone: ZoneInfo = OFFICE_ZONE) -> 
     for e in counted(e for e in export.submissions if e.city == city):
         for line in e.lines or (None,):
             values = ((line.row, line.certificate, line.level, line.count, line.approved, line.requested)
-                      if line else (None, "（无表格）", "", None, None, None))
+                      if line else (None, say("export.no_form"), "", None, None, None))
             rows.append((e.unit, KIND_LABELS.get(e.kind, e.kind), DECISION_LABELS.get(e.decision, e.decision))
                         + values + (_local(e.received_at, zone),))
     return rows
 
 
 def _sheet_title(city: str, taken: set[str]) -> str:
-    title = "".join(ch for ch in city if ch not in '[]:*?/\\')[:31] or "未填城市"
+    title = "".join(ch for ch in city if ch not in '[]:*?/\\')[:31] or say("export.sheet.no_city")
     while title in taken:
         title = title[:29] + "_2"
     return title
@@ -369,10 +362,10 @@ def write_xlsx(export: LedgerExport, path: Path, zone: ZoneInfo = OFFICE_ZONE) -
     from openpyxl import Workbook
 
     workbook = Workbook()
-    sheets = [("汇总", SUMMARY_HEADERS, summary_rows(export, zone)),
-              ("明细", DETAIL_HEADERS, detail_rows(export, zone)),
-              ("指标", QUOTA_HEADERS, quota_rows(export)),
-              ("事件", EVENT_HEADERS, event_rows(export, zone))]
+    sheets = [(say("export.sheet.summary"), SUMMARY_HEADERS, summary_rows(export, zone)),
+              (say("export.sheet.detail"), DETAIL_HEADERS, detail_rows(export, zone)),
+              (say("export.sheet.quotas"), QUOTA_HEADERS, quota_rows(export)),
+              (say("export.sheet.events"), EVENT_HEADERS, event_rows(export, zone))]
     taken = {name for name, *_ in sheets}
     for city in sorted({u.city for u in export.units if u.city}):
         title = _sheet_title(city, taken)

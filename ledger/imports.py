@@ -31,6 +31,7 @@ from domain.rules import normalise_name
 from domain.state import LedgerState
 from ledger.models import Certificate, Event, Quota, QuotaChange, Unit, utcnow
 from ledger.tabular import ImportFileError, Row, Table, read_table
+from templates import say
 
 UNIT_COLUMNS = ("单位名称", "单位类型", "所属市", "别名", "联系邮箱")
 CATALOG_COLUMNS = ("批次", "证书名称", "培训评价组织", "级别")
@@ -92,33 +93,35 @@ def load_unit_words(path: Path | None = None) -> UnitWords:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise UnitWordsError([f"{path}: 单位类型对照表无法读取（{exc}）"]) from exc
+        raise UnitWordsError([f"{path}: {say('imports.words.unreadable', error=exc)}"]) from exc
     problems = []
     types, type_of = [], {}
     for canonical, words in data.get("types", {}).items():
         if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
-            problems.append(f"{path}: [types] “{canonical}”应为一组文字")
+            problems.append(f"{path}: {say('imports.words.not_a_list', table='types', word=canonical)}")
             continue
         types.append(canonical)
         for word in (canonical, *words):
             earlier = type_of.setdefault(word_key(word), canonical)
             if earlier != canonical:
-                problems.append(f"{path}: [types] “{word}”同时属于“{earlier}”和“{canonical}”")
+                why = say("imports.words.type_twice", word=word, first=earlier, second=canonical)
+                problems.append(f"{path}: {why}")
     headers, owner = {}, {word_key(c): c for c in UNIT_COLUMNS}
     for column, words in data.get("headers", {}).items():
         if column not in UNIT_COLUMNS:
-            problems.append(f"{path}: [headers] “{column}”不是单位名单的列（{'、'.join(UNIT_COLUMNS)}）")
+            why = say("imports.words.not_a_column", column=column, columns="、".join(UNIT_COLUMNS))
+            problems.append(f"{path}: {why}")
             continue
         if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
-            problems.append(f"{path}: [headers] “{column}”应为一组文字")
+            problems.append(f"{path}: {say('imports.words.not_a_list', table='headers', word=column)}")
             continue
         for word in words:
             earlier = owner.setdefault(word_key(word), column)
             if earlier != column:
-                problems.append(f"{path}: [headers] “{word}”同时表示“{earlier}”和“{column}”")
+                problems.append(f"{path}: {say('imports.words.header_twice', word=word, first=earlier, second=column)}")
         headers[column] = tuple(words)
     if not types:
-        problems.append(f"{path}: 缺少 [types]")
+        problems.append(f"{path}: {say('imports.words.no_types')}")
     if problems:
         raise UnitWordsError(problems)
     return UnitWords(tuple(types), type_of, headers)
@@ -196,18 +199,18 @@ class _Problems:
 def _required(row: Row, column: str, problems: _Problems) -> str:
     value = row.values[column]
     if not value:
-        problems.add(row, column, "不能为空")
+        problems.add(row, column, say("imports.cell.empty"))
     return value
 
 
 def _fits(row: Row, column: str, value: str, widths: Mapping[str, int], problems: _Problems) -> None:
     if len(value) > widths[column]:
-        problems.add(row, column, f"不能超过 {widths[column]} 个字，读到 {len(value)} 个字")
+        problems.add(row, column, say("imports.cell.too_long", limit=widths[column], length=len(value)))
 
 
 def _rows_text(rows: list[int]) -> str:
     shown = ",".join(map(str, rows[:WARNING_ROWS_SHOWN]))
-    return shown if len(rows) <= WARNING_ROWS_SHOWN else f"{shown},…（共 {len(rows)} 行）"
+    return shown if len(rows) <= WARNING_ROWS_SHOWN else say("imports.rows.more", rows=shown, count=len(rows))
 
 
 def _integer(row: Row, column: str, problems: _Problems, *, low: int, high: int, unit: str = "") -> int | None:
@@ -215,14 +218,14 @@ def _integer(row: Row, column: str, problems: _Problems, *, low: int, high: int,
     text = unicodedata.normalize("NFKC", row.values[column]).replace(" ", "")
     text = text.removesuffix(unit) if unit else text
     if not text:
-        problems.add(row, column, "不能为空")
+        problems.add(row, column, say("imports.cell.empty"))
         return None
     if not re.fullmatch(r"-?\d+", text):
-        problems.add(row, column, f"应为整数，读到“{row.values[column]}”")
+        problems.add(row, column, say("imports.cell.not_integer", value=row.values[column]))
         return None
     value = int(text)
     if not low <= value <= high:
-        problems.add(row, column, f"应在 {low} 到 {high} 之间，读到 {value}")
+        problems.add(row, column, say("imports.cell.out_of_range", low=low, high=high, value=value))
         return None
     return value
 
@@ -231,9 +234,9 @@ def _levels(row: Row, column: str, problems: _Problems, *, allow_empty: bool) ->
     levels = split_list(row.values[column], LOOSE_SEPARATORS)
     wrong = [lv for lv in levels if lv not in LEVELS]
     if wrong:
-        problems.add(row, column, f"级别只能是 {'、'.join(LEVELS)}，读到“{'、'.join(wrong)}”")
+        problems.add(row, column, say("imports.cell.levels", levels="、".join(LEVELS), wrong="、".join(wrong)))
     elif not levels and not allow_empty:
-        problems.add(row, column, "不能为空")
+        problems.add(row, column, say("imports.cell.empty"))
     return tuple(lv for lv in LEVELS if lv in levels)
 
 
@@ -255,8 +258,8 @@ def parse_units(table: Table, words: UnitWords | None = None) -> tuple[list[Unit
         if kind is None:
             kind = written
             if RULES_ON_UNIT_TYPE:
-                problems.add(row, "单位类型", f"“{written}”不是已知的单位类型（{'、'.join(words.types)}），"
-                                              f"而“{'、'.join(RULES_ON_UNIT_TYPE)}”依单位类型判断：请改为其中之一")
+                problems.add(row, "单位类型", say("imports.units.type_needed", type=written,
+                                                  types="、".join(words.types), rules="、".join(RULES_ON_UNIT_TYPE)))
             else:
                 unknown[written].append(row.number)
                 _fits(row, "单位类型", written, UNIT_WIDTHS, problems)
@@ -268,12 +271,12 @@ def parse_units(table: Table, words: UnitWords | None = None) -> tuple[list[Unit
                          for c in split_list(row.values["联系邮箱"], LOOSE_SEPARATORS))
         for address in contacts:
             if not _EMAIL.match(address):
-                problems.add(row, "联系邮箱", f"“{address}”不是有效的邮箱地址（多个地址用分号隔开）")
+                problems.add(row, "联系邮箱", say("imports.units.email", address=address))
         aliases = tuple(a for a in split_list(row.values["别名"]) if a != name)
         for text, column in [(name, "单位名称"), *((a, "别名") for a in aliases)]:
             key = normalise_name(text)
             if key and key in seen and seen[key] != row.number:
-                problems.add(row, column, f"“{text}”与第 {seen[key]} 行的单位名称或别名重复")
+                problems.add(row, column, say("imports.units.duplicate", name=text, row=seen[key]))
             seen.setdefault(key, row.number)
         units.append(UnitRow(row.number, name, kind, city, aliases, contacts, written))
     problems.raise_if_any()
@@ -282,11 +285,9 @@ def parse_units(table: Table, words: UnitWords | None = None) -> tuple[list[Unit
     for written, rows in unknown.items():
         where = f"{table.source}:{_rows_text(rows)}:{label}"
         if written:
-            warnings.append(f"{where}: 单位类型“{written}”不在单位类型对照表中，已按原文导入。"
-                            f"已知类型：{known}；如果它是其中之一的另一种写法，请在单位类型对照表"
-                            f"（config/units.toml 的 [types]）中加上它，或在文件中改为已知类型，再导入一次")
+            warnings.append(f"{where}: {say('imports.units.type_unknown', type=written, types=known)}")
         else:
-            warnings.append(f"{where}: 单位类型为空，已导入，类型留空。已知类型：{known}")
+            warnings.append(f"{where}: {say('imports.units.type_empty', types=known)}")
     return units, tuple(warnings)
 
 
@@ -300,7 +301,7 @@ def parse_catalog(table: Table) -> list[CertificateRow]:
             _fits(row, column, value, CATALOG_WIDTHS, problems)
         key = normalise_name(name)
         if key and key in seen:
-            problems.add(row, "证书名称", f"“{name}”与第 {seen[key]} 行重复")
+            problems.add(row, "证书名称", say("imports.catalog.duplicate", name=name, row=seen[key]))
         seen.setdefault(key, row.number)
         levels = _levels(row, "级别", problems, allow_empty=True)
         certificates.append(CertificateRow(row.number, row.values["批次"], name, row.values["培训评价组织"], levels))
@@ -318,23 +319,24 @@ def parse_quotas(table: Table, state: LedgerState) -> list[QuotaRow]:
         year = _integer(row, "年度", problems, low=2019, high=2100, unit="年")
         unit = unit_names.get(normalise_name(_required(row, "单位名称", problems)))
         if row.values["单位名称"] and unit is None:
-            problems.add(row, "单位名称", f"“{row.values['单位名称']}”不在单位名单中，请先导入单位名单或改用名单中的名称")
+            problems.add(row, "单位名称", say("imports.quotas.unknown_unit", unit=row.values["单位名称"]))
         written = certificate_name(_required(row, "证书名称", problems))
         certificate = certificates.get(normalise_name(written))
         if written and certificate is None:
-            problems.add(row, "证书名称", f"“{written}”不在证书目录中，请先导入证书目录或改用目录中的名称")
+            problems.add(row, "证书名称", say("imports.quotas.unknown_certificate", certificate=written))
         levels = _levels(row, "级别", problems, allow_empty=False)
         level = levels[0] if len(levels) == 1 else ""
         if len(levels) > 1:
-            problems.add(row, "级别", "每行只能填写一个级别")
+            problems.add(row, "级别", say("imports.quotas.one_level"))
         elif level and certificate and certificate.levels and level not in certificate.levels:
             offered = "、".join(lv for lv in LEVELS if lv in certificate.levels)
-            problems.add(row, "级别", f"证书“{certificate.name}”没有{level}，可选：{offered}")
+            problems.add(row, "级别", say("imports.quotas.level", certificate=certificate.name, level=level,
+                                        levels=offered))
         approved = _integer(row, "批准人数", problems, low=0, high=100_000)
         if None not in (year, unit, certificate, approved) and level:
             key = (year, unit, certificate.name, level)
             if key in seen:
-                problems.add(row, "证书名称", f"与第 {seen[key]} 行是同一年度、单位、证书和级别")
+                problems.add(row, "证书名称", say("imports.quotas.duplicate", row=seen[key]))
             seen.setdefault(key, row.number)
             quotas.append(QuotaRow(row.number, year, unit, certificate.name, level, approved))
     problems.raise_if_any()

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
+from templates import say
+
 HEADER_SEARCH_ROWS = 5  # a title row or two may sit above the header
 _TRAILING_NOTE = re.compile(r"\([^()]*\)$")  # 所属市(州), 联系邮箱(多个用分号隔开), after NFKC
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))  # copied from web pages
@@ -34,7 +36,7 @@ class ImportFileError(Exception):
         self.problems = tuple(problems)
         shown = list(self.problems[:50])
         if len(self.problems) > 50:
-            shown.append(f"……另有 {len(self.problems) - 50} 处问题未列出")
+            shown.append(say("imports.file.more", count=len(self.problems) - 50))
         super().__init__("\n".join(shown))
 
 
@@ -97,10 +99,9 @@ class _Sheet:
 def _read_csv(path: Path) -> list[_Sheet]:
     data = path.read_bytes()
     if data.startswith(b"PK\x03\x04"):
-        raise ImportFileError([f"{path.name}: 这是一个 xlsx 文件，只是扩展名为 .csv：请把扩展名改为 .xlsx 后重试"])
+        raise ImportFileError([f"{path.name}: {say('imports.file.xlsx_as_csv')}"])
     if data.startswith(b"\xd0\xcf\x11\xe0"):
-        raise ImportFileError([f"{path.name}: 这是一个 Excel 97-2003（.xls）文件，只是扩展名为 .csv："
-                               "请用 Excel 或 WPS 打开后另存为 .xlsx 或“CSV UTF-8（逗号分隔）”后重试"])
+        raise ImportFileError([f"{path.name}: {say('imports.file.xls_as_csv')}"])
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         encodings = ("utf-16",)  # Excel's "Unicode 文本"
     else:
@@ -112,12 +113,10 @@ def _read_csv(path: Path) -> list[_Sheet]:
         except UnicodeDecodeError:
             continue
     else:
-        raise ImportFileError([f"{path.name}: 无法识别文件编码（既不是 UTF-8，也不是 GBK/GB18030），"
-                               "请在 Excel 或 WPS 中另存为“CSV UTF-8（逗号分隔）”后重试"])
+        raise ImportFileError([f"{path.name}: {say('imports.file.encoding')}"])
     head = text.splitlines()[:HEADER_SEARCH_ROWS + 1]
     delimiter = "\t" if sum(line.count("\t") for line in head) > sum(line.count(",") for line in head) else ","
-    note = "" if encoding != "gb18030" else (
-        "；文件按 GBK/GB18030 编码读取，如表头显示为乱码，请在 Excel 或 WPS 中另存为“CSV UTF-8（逗号分隔）”后重试")
+    note = "" if encoding != "gb18030" else say("imports.file.gbk_note")
     return [_Sheet("", list(csv.reader(io.StringIO(text), delimiter=delimiter)), note=note)]
 
 
@@ -132,7 +131,7 @@ def _read_xlsx(path: Path) -> list[_Sheet]:
         # Staff lists are a few thousand rows at most.
         workbook = load_workbook(path, data_only=True)
     except (InvalidFileException, BadZipFile, OSError, KeyError, ValueError, TypeError) as exc:
-        raise ImportFileError([f"{path.name}: 不是有效的 xlsx 文件（{exc}），请用 Excel 另存为 .xlsx 后重试"]) from exc
+        raise ImportFileError([f"{path.name}: {say('imports.file.not_xlsx', error=exc)}"]) from exc
     try:
         # Hidden sheets are left alone: they often hold last year's list or lookup values.
         visible = [ws for ws in workbook.worksheets if ws.sheet_state == "visible"] or workbook.worksheets[:1]
@@ -195,7 +194,7 @@ def _match_header(cells: Sequence[object], columns: Sequence[str], optional: Seq
                 missing.append(column)
         elif len(hits) > 1:
             found = "、".join(f"“{written[i]}”" for i in hits)
-            problems.append(f"表头中 {found} 都表示“{column}”，请只保留一列")
+            problems.append(say("imports.header.twice", found=found, column=column))
         else:
             positions[column] = hits[0]
     return _Header(positions, tuple(problems), tuple(missing))
@@ -205,7 +204,7 @@ def _describe_missing(missing: Sequence[str], synonyms: Mapping[str, Sequence[st
     parts = []
     for column in missing:
         others = synonyms.get(column, ())
-        parts.append(f"{column}（也可写作 {'、'.join(others)}）" if others else column)
+        parts.append(say("imports.header.synonyms", column=column, others="、".join(others)) if others else column)
     return "、".join(parts)
 
 
@@ -252,15 +251,15 @@ def read_table(path: Path, columns: Sequence[str], *, optional: Sequence[str] = 
     path = Path(path)
     synonyms = synonyms or {}
     if not path.is_file():
-        raise ImportFileError([f"{path}: 文件不存在"])
+        raise ImportFileError([f"{path}: {say('imports.file.missing')}"])
     suffix = path.suffix.lower()
     if suffix == ".csv":
         sheets = _read_csv(path)
     elif suffix in (".xlsx", ".xlsm"):
         sheets = _read_xlsx(path)
     else:
-        hint = "（.xls 或 .et 文件请用 Excel 或 WPS 打开后另存为 .xlsx）" if suffix in (".xls", ".et") else ""
-        raise ImportFileError([f"{path.name}: 只能导入 .xlsx 或 .csv 文件，而不是 “{path.suffix}”{hint}"])
+        hint = say("imports.file.wrong_type.xls") if suffix in (".xls", ".et") else ""
+        raise ImportFileError([f"{path.name}: {say('imports.file.wrong_type', suffix=path.suffix, hint=hint)}"])
 
     best: tuple[_Sheet, int, _Header] | None = None  # the row closest to a header, for the message
     for sheet in sheets:
@@ -284,7 +283,8 @@ def read_table(path: Path, columns: Sequence[str], *, optional: Sequence[str] = 
         first = [cell_text(c) for c in sheet.cells[index]]
         missing, row, sheet_name, note = list(header.missing), index + 1, sheet.name, sheet.note
     where = f"{path.name}[{sheet_name}]" if sheet_name else path.name
-    shown = ",".join(h for h in first if h) or "空"
-    problem = (f"{where}:{row}: 表头缺少列 {_describe_missing(missing, synonyms)}；"
-               f"表头应为：{','.join(columns)}（读到的表头：{shown}）{note}")
+    shown = ",".join(h for h in first if h) or say("imports.header.empty")
+    why = say("imports.header.missing", missing=_describe_missing(missing, synonyms), columns=",".join(columns),
+              found=shown, note=note)
+    problem = f"{where}:{row}: {why}"
     raise ImportFileError([problem])

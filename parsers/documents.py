@@ -21,6 +21,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ocr.model import BBox, Cell, Grid, PageScan, Seal, TextLine
 from parsers.errors import LimitExceeded, UnreadableAttachment
+from templates import say
 
 POINTS_PER_INCH = 72
 SEAL_DPI = 100  # enough to find a 4 cm round stamp on a text-layer page, cheap to render
@@ -57,12 +58,10 @@ class Page:
 def iter_pages(data: bytes, filename: str, limits: ReaderLimits = ReaderLimits()) -> Iterator[Page]:
     """The pages of ``data`` in order. Raises ``UnreadableAttachment`` / ``LimitExceeded``."""
     if not data:
-        raise UnreadableAttachment(f"附件“{filename}”是空文件（0 字节），请重新添加附件后发送。")
+        raise UnreadableAttachment(say("attachments.reader.empty", name=filename))
     if len(data) > limits.max_bytes:
-        raise LimitExceeded(
-            f"附件“{filename}”大小为 {len(data) / 1048576:.1f} MB，超过 {limits.max_bytes // 1048576} MB 的上限，"
-            "请压缩或降低扫描分辨率（300 dpi 即可）后重新发送。"
-        )
+        raise LimitExceeded(say("attachments.reader.too_large", name=filename, size=len(data) / 1048576,
+                                limit=limits.max_bytes // 1048576))
     if data[:1024].lstrip().startswith(b"%PDF") or b"%PDF-" in data[:1024]:
         yield from _pdf_pages(data, filename, limits)
     else:
@@ -78,15 +77,11 @@ def _image_pages(data: bytes, filename: str, limits: ReaderLimits) -> Iterator[P
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
     except (UnidentifiedImageError, OSError, ValueError) as exc:
-        raise UnreadableAttachment(
-            f"无法识别附件“{filename}”的文件格式，请发送盖章后扫描的 PDF 或 JPG/PNG 图片。"
-        ) from exc
+        raise UnreadableAttachment(say("attachments.reader.unknown_format", name=filename)) from exc
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise _too_many_pixels(filename, None, limits) from exc
     if image.format not in IMAGE_FORMATS:
-        raise UnreadableAttachment(
-            f"附件“{filename}”的格式（{image.format}）无法读取，请发送 PDF 或 JPG/PNG 图片。"
-        )
+        raise UnreadableAttachment(say("attachments.reader.image_format", name=filename, format=image.format))
     frames = getattr(image, "n_frames", 1)
     if frames > limits.max_pages:
         raise _too_many_pages(filename, frames, limits)
@@ -98,9 +93,7 @@ def _image_pages(data: bytes, filename: str, limits: ReaderLimits) -> Iterator[P
         try:
             frame = _normalised(image)
         except (OSError, ValueError, SyntaxError) as exc:
-            raise UnreadableAttachment(
-                f"附件“{filename}”图片数据不完整或已损坏（第 {index + 1} 页），请重新扫描或拍照后发送。"
-            ) from exc
+            raise UnreadableAttachment(say("attachments.reader.image_broken", name=filename, page=index + 1)) from exc
         yield Page(index=index, source="ocr", render=lambda frame=frame: frame)
 
 
@@ -131,16 +124,12 @@ def _pdf_pages(data: bytes, filename: str, limits: ReaderLimits) -> Iterator[Pag
         document = pdfium.PdfDocument(data)
     except pdfium.PdfiumError as exc:
         if "password" in str(exc).lower():
-            raise UnreadableAttachment(
-                f"附件“{filename}”是加密的 PDF，无法打开。请取消密码保护后重新发送。"
-            ) from exc
-        raise UnreadableAttachment(
-            f"附件“{filename}”不是完整的 PDF 文件（可能已损坏或未传完），请重新导出或扫描后发送。"
-        ) from exc
+            raise UnreadableAttachment(say("attachments.reader.pdf_encrypted", name=filename)) from exc
+        raise UnreadableAttachment(say("attachments.reader.pdf_broken", name=filename)) from exc
     try:
         count = len(document)
         if count == 0:
-            raise UnreadableAttachment(f"附件“{filename}”是没有页面的 PDF，请重新导出后发送。")
+            raise UnreadableAttachment(say("attachments.reader.pdf_empty", name=filename))
         if count > limits.max_pages:
             raise _too_many_pages(filename, count, limits)
         try:
@@ -170,12 +159,12 @@ def _pdf_page(data: bytes, document, plumber, index: int, filename: str, limits:
             # A huge page size: render smaller rather than blow the memory budget.
             scale *= (limits.max_pixels / pixels) ** 0.5
         if width * scale < 50 or height * scale < 50:
-            raise UnreadableAttachment(f"附件“{filename}”第 {index + 1} 页尺寸异常，无法读取。")
+            raise UnreadableAttachment(say("attachments.reader.page_size", name=filename, page=index + 1))
         own = pdfium.PdfDocument(data)
         try:
             image = own[index].render(scale=scale).to_pil()
         except pdfium.PdfiumError as exc:
-            raise UnreadableAttachment(f"附件“{filename}”第 {index + 1} 页无法渲染，文件可能已损坏。") from exc
+            raise UnreadableAttachment(say("attachments.reader.page_broken", name=filename, page=index + 1)) from exc
         finally:
             own.close()
         return image.convert("RGB") if image.mode not in ("L", "RGB") else image
@@ -190,11 +179,11 @@ def _pdf_page(data: bytes, document, plumber, index: int, filename: str, limits:
                 scan = text_scan(plumber_page)
                 seals = _seals_on(render(SEAL_DPI), plumber_page.width / (width * SEAL_DPI / POINTS_PER_INCH))
                 return Page(index=index, source="text", render=render, scan=_with_seals(scan, seals))
-            note = {"garbled": "文字层乱码，改用 OCR", "empty": ""}.get(verdict, "")
+            note = say("attachments.reader.note.garbled") if verdict == "garbled" else ""
         except UnreadableAttachment:
             raise
         except Exception:  # noqa: BLE001 - a broken text layer is read by OCR instead
-            note = "文字层无法解析，改用 OCR"
+            note = say("attachments.reader.note.broken")
     return Page(index=index, source="ocr", render=render, note=note)
 
 
@@ -320,15 +309,10 @@ def _with_seals(scan: PageScan, seals: tuple[Seal, ...]) -> PageScan:
 
 
 def _too_many_pages(filename: str, count: int, limits: ReaderLimits) -> LimitExceeded:
-    return LimitExceeded(
-        f"附件“{filename}”共 {count} 页，超过 {limits.max_pages} 页的上限。"
-        "请只发送盖章的汇总表或申请表（可附申报表），不要合并其他材料。"
-    )
+    return LimitExceeded(say("attachments.reader.too_many_pages", name=filename, count=count, limit=limits.max_pages))
 
 
 def _too_many_pixels(filename: str, size: tuple[int, int] | None, limits: ReaderLimits) -> LimitExceeded:
-    shown = f"（{size[0]}×{size[1]} 像素）" if size else ""
-    return LimitExceeded(
-        f"附件“{filename}”图片过大{shown}，超过 {limits.max_pixels // 1_000_000} 百万像素的上限。"
-        "请以 300 dpi 扫描或用手机正常拍照后重新发送。"
-    )
+    shown = say("attachments.reader.pixels", width=size[0], height=size[1]) if size else ""
+    return LimitExceeded(say("attachments.reader.too_many_pixels", name=filename, pixels=shown,
+                             limit=limits.max_pixels // 1_000_000))
