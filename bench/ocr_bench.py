@@ -1,6 +1,6 @@
 """Measure the OCR layer alone: ``python -m bench.ocr_bench [--per-category N]``.
 
-Renders both forms (``bench.ocr_samples``, a view of ``bench.generate``) in every
+Renders both forms (``testkit.ocr_samples``, a view of ``testkit.forms``) in every
 degradation, runs ``ocr.scan_page`` and, on the same images, naive full-page Tesseract
 (``chi_sim --psm 6``). Prints per category: field accuracy (certificate, level, each
 number: exact text), silent errors (a wrong field reported as confident), seconds per
@@ -10,7 +10,7 @@ A field counts as *confident* by the rule ``parsers.forms`` applies to OCR cells
 when both engines read the same digits with confidence ≥ 0.8, a text cell when the engines
 agreed or its confidence is ≥ 0.8. (The forms layer adds the catalogue match and the
 total-against-sum check on top, which this OCR-only bench leaves out.) ``--corpus
-generate`` scores levels and numbers on ``bench.generate``'s image categories instead.
+generate`` scores levels and numbers on the image categories of ``testkit.forms.samples`` instead.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import unicodedata
 
 import pytesseract
 
-from bench.ocr_samples import CATEGORIES, make_sample, scan
+from testkit.ocr_samples import CATEGORIES, make_sample, scan
 from ocr.engines import default_engines
 from ocr.model import Cell, PageScan
 from ocr.scan import scan_page
@@ -103,7 +103,7 @@ def score_naive(text: str, truth: dict) -> tuple[int, int]:
 
 
 def score_generated(scan_: PageScan, truth: dict) -> tuple[int, int, int, int]:
-    """Score against a ``bench.generate`` page truth: levels and numbers (names are the
+    """Score against a ``testkit.forms.samples`` page truth: levels and numbers (names are the
     forms layer's business: the truth holds canonical names, the page a written variant)."""
     grid = scan_.grid
     lines = truth["lines"]
@@ -132,11 +132,11 @@ def score_generated(scan_: PageScan, truth: dict) -> tuple[int, int, int, int]:
 
 
 def run_generated(engines, categories: list[str], per_category: int) -> None:
-    """The forms engineer's corpus (``bench.generate``), image categories, OCR layer only."""
+    """The forms engineer's corpus (``testkit.forms.samples``), image categories, OCR layer only."""
     from PIL import Image, ImageOps
     import io
 
-    from bench import generate
+    from testkit.forms import samples as generate
 
     print(f"{'category':<18} {'pages':>5} {'fields':>6} {'acc %':>7} {'silent':>6} {'unsure':>6} {'s/page med':>10} {'cpu s med':>9}")
     for cat in categories:
@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--category", action="append", help="only these categories")
     ap.add_argument("--no-naive", action="store_true", help="skip the naive Tesseract comparison")
     ap.add_argument("--corpus", choices=["samples", "generate"], default="samples",
-                    help="samples: bench.ocr_samples (default); generate: bench.generate image categories")
+                    help="samples: testkit.ocr_samples (default); generate: testkit.forms.samples image categories")
     ap.add_argument("-v", "--verbose", action="store_true", help="print every wrong or unsure field")
     args = ap.parse_args(argv)
     global VERBOSE
@@ -177,7 +177,7 @@ def main(argv: list[str] | None = None) -> None:
     engines = default_engines()
     print(f"engines: {', '.join(e.name for e in engines)}")
     if args.corpus == "generate":
-        from bench import generate
+        from testkit.forms import samples as generate
 
         cats = args.category or [c for c in generate.CATEGORIES if c not in ("text_pdf", "scan_pdf_page2")]
         run_generated(engines, cats, args.per_category)

@@ -1,6 +1,6 @@
 """``make bench``: the reader against ground truth, per category, printed.
 
-For each category of ``bench.generate`` it renders samples, reads them with
+For each category of ``testkit.forms.samples`` it renders samples, reads them with
 ``parsers.reader.read_attachment`` and prints: field accuracy (exact certificate,
 level, each number, unit, total, stamp), silent errors (a wrong field reported as
 confident — the number that must be zero), pages per second, median seconds per
@@ -23,7 +23,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-from bench.generate import CATEGORIES, make_sample
+from testkit.forms.samples import CATEGORIES, make_sample
 
 LEVELS = ("初级", "中级", "高级")
 

@@ -32,7 +32,7 @@ CHOSEN = (("text_pdf", 0), ("scan_color", 0), ("scan_color", 3), ("scan_gray", 0
 
 
 def write(folder: Path) -> None:
-    from bench.generate import make_sample
+    from testkit.forms.samples import make_sample
 
     folder.mkdir(parents=True, exist_ok=True)
     for category, seed in CHOSEN:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
 import shutil
 import signal
 import statistics
@@ -29,38 +28,14 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from bench.generate import (
-    SUMMARY_HEADERS,
-    FormSpec,
-    Row,
-    catalogue,
-    render_pdf,
-)
-from tests.fixtures.database import RunningPostgres, running_postgres
-from tests.fixtures.mailstack import Dovecot, SmtpSink, free_port
-from tests.fixtures.world import submission, write_anhui_world
+from testkit.mailstack import Dovecot, SmtpSink, free_port
+from testkit.postgres import RunningPostgres, running_postgres
+from testkit.world import burst, write_anhui_world
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ARRIVAL = datetime(2025, 4, 10, 16, 0, tzinfo=SHANGHAI)  # the last afternoon of the window
 INTAKE = str(Path(sys.executable).with_name("intake"))
 console = Console(width=None if sys.stdout.isatty() else 140)
-
-
-def burst(contacts: dict[str, str], count: int, seed: int = 7) -> list[bytes]:
-    rng = random.Random(seed)
-    names = list(contacts)
-    certs = catalogue()
-    mails = []
-    for i in range(count):
-        unit = names[i % len(names)]
-        picked = rng.sample(certs, 4)
-        rows = tuple(Row(c, c, rng.choice(levels), (rng.randint(10, 80),)) for c, levels in picked)
-        spec = FormSpec("summary", "安徽省 1+X 职业技能等级证书申报学校汇总表", unit, SUMMARY_HEADERS, rows,
-                        total=sum(r.numbers[0] for r in rows))
-        pdf = render_pdf([spec])
-        mails.append(submission(f"{unit}+2025年证书申报", sender=contacts[unit],
-                                attachments=[("汇总表.pdf", pdf, "application", "pdf")]))
-    return mails
 
 
 def intake(env: dict[str, str], *args: str) -> None:

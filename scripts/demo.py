@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from rich.console import Console
 from rich.table import Table
 
-from bench.generate import (
+from testkit.forms import (
     INCREASE_HEADERS,
     SUMMARY_HEADERS,
     FormSpec,
@@ -33,8 +33,8 @@ from bench.generate import (
     render_image,
     render_pdf,
 )
-from tests.fixtures.mailstack import Dovecot, SmtpSink, free_port
-from tests.fixtures.world import submission, write_anhui_world, write_csv
+from testkit.mailstack import Dovecot, SmtpSink, free_port
+from testkit.world import submission, write_anhui_world, write_csv
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "demo-out"

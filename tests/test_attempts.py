@@ -22,8 +22,8 @@ from intake.message import decode
 from intake.pipeline import AUTO_GENERATED, NOT_ATTEMPT, process
 from intake.subject import attempt_hints, is_submission_attempt
 from parsers.reader import read_attachment
-from tests import eml_corpus as corpus
-from tests.form_pages import (
+from testkit import eml_corpus as corpus
+from testkit.form_pages import (
     DOCX_TYPE,
     empty_template,
     filled,

@@ -7,7 +7,7 @@ import io
 import pytest
 from PIL import Image
 
-from bench.generate import (
+from testkit.forms import (
     application_form,
     encode_image,
     images_to_pdf,
@@ -192,7 +192,7 @@ def test_searchable_scan_with_invisible_title_text_is_read_from_the_picture():
     from reportlab.lib.utils import ImageReader
     from reportlab.pdfgen import canvas
 
-    from bench.generate import _pdf_font
+    from testkit.forms import pdf_font as _pdf_font
 
     spec = random_form("summary", seed=18, rows=4, blank_rows=0)
     picture = render_image(spec, dpi=200)
@@ -219,7 +219,7 @@ def test_searchable_scan_with_invisible_title_text_is_read_from_the_picture():
 
 
 def test_has_colour_tells_gray_scans_from_colour_ones():
-    from bench.generate import Variant, degrade
+    from testkit.forms import Variant, degrade
     from ocr.seal import has_colour
 
     stamped = render_image(random_form("summary", seed=19, rows=3), dpi=100)
@@ -230,7 +230,7 @@ def test_has_colour_tells_gray_scans_from_colour_ones():
 
 
 def test_a_missing_seal_is_evident_only_on_colour_pages_without_red_ink():
-    from bench.generate import Variant, degrade
+    from testkit.forms import Variant, degrade
     from ocr.seal import absence_visible, red_ink
 
     spec = random_form("summary", seed=20, rows=3)

@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from bench.generate import encode_image, render_image
+from testkit.forms import encode_image, render_image
 from config.profile import load_profile
 from domain.decision import REVIEW_CODES, Claim, Decision, Outcome
 from domain.forms import SummaryForm, SummaryLine
@@ -27,8 +27,8 @@ from intake.replies import build_reply
 from ledger.export import collect, to_json
 from ledger.store import OutgoingReply, Store
 from parsers.reader import read_attachment
-from tests import eml_corpus as corpus
-from tests.form_pages import cover_letter, empty_template, filled, pdf_of, summary_spec
+from testkit import eml_corpus as corpus
+from testkit.form_pages import cover_letter, empty_template, filled, pdf_of, summary_spec
 
 PROFILE = load_profile("anhui-2025")
 UNIT = corpus.UNIT
@@ -219,7 +219,7 @@ def test_one_mail_is_one_submission_in_the_ledger_and_its_export(ledger_engine, 
         import_catalog,
         import_units,
     )
-    from tests.test_ledger_imports import write_csv
+    from testkit.rosters import write_csv
 
     import_units(ledger_engine, write_csv(tmp_path / "u.csv", UNIT_COLUMNS,
                                           [[UNIT, "高职", "芜湖市", "", corpus.SENDER]]))

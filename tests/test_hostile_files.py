@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import io
-import struct
 import time
 import tracemalloc
-import zlib
 
 import pytest
 from PIL import Image
 
-from bench.generate import random_form, render_pdf
 from config.profile import load_profile
 from parsers.catalog import bundled_certificates
 from parsers.errors import LimitExceeded, ReaderError, UnreadableAttachment
 from parsers.reader import read_attachment
+from testkit.forms import random_form, render_pdf
+from testkit.hostile import png as _png
 
 ANHUI = load_profile("anhui-2025")
 
@@ -41,19 +40,6 @@ def refused(data: bytes, name: str, error=ReaderError, *, seconds=5.0, megabytes
     assert name in message  # says which attachment
     assert any("\u4e00" <= ch <= "\u9fff" for ch in message)  # in Chinese, for the school
     return message
-
-
-def _png(width: int, height: int) -> bytes:
-    """A valid 1-bit white PNG of any size, built by hand (no 900 MP image in memory)."""
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
-    row = b"\x00" + b"\xff" * ((width + 7) // 8)
-    packer = zlib.compressobj(9)
-    parts = [packer.compress(row) for _ in range(height)]
-    idat = b"".join(parts) + packer.flush()
-    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
 
 
 @pytest.fixture(scope="module")

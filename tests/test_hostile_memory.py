@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench import hostile
+from testkit import hostile
 
 # input name → (text of the reason, peak RSS bound in MB)
 BOUNDED = {

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import pytest
 from imapclient import IMAPClient
 
-from bench.generate import SUMMARY_HEADERS, FormSpec, Row, render_pdf
+from testkit.forms import SUMMARY_HEADERS, FormSpec, Row, render_pdf
 from config.profile import load_profile
 from config.settings import load_settings
 from intake.mailbox import (
@@ -33,8 +33,8 @@ from intake.worker import Worker
 from ledger import db
 from ledger.imports import import_catalog, import_units
 from ledger.store import Store
-from tests.fixtures.mailstack import mail_settings
-from tests.fixtures.world import (
+from testkit.mailstack import mail_settings
+from testkit.world import (
     CATALOG_HEADER,
     CONTACT,
     IN_WINDOW,

@@ -14,7 +14,9 @@ from domain.decision import Decision, Reason, ReasonCode
 from ledger import leases
 from ledger.models import Event
 from ledger.store import Store
-from tests.test_ledger_store import SUMMARY, T0, _reply, _store_message, store  # noqa: F401 (fixture)
+from testkit.ledger import SUMMARY, T0
+from testkit.ledger import outgoing_reply as _reply
+from testkit.ledger import store_message as _store_message
 
 LEASE = timedelta(minutes=15)
 

@@ -16,8 +16,8 @@ from cli.main import cli as main
 from ledger.export import collect, to_json
 from ledger.imports import CATALOG_COLUMNS, QUOTA_COLUMNS, UNIT_COLUMNS
 from ledger.store import Store
-from tests.fixtures.database import DATA, anhui_schools, catalogue
-from tests.test_ledger_imports import TYPES, write_csv, write_xlsx
+from testkit.ledger import DATA, anhui_schools, catalogue
+from testkit.rosters import TYPES, write_csv, write_xlsx
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from domain.forms import IncreaseForm, IncreaseLine
 from domain.rules import reconcile
 from ledger.models import QuotaChange
 from ledger.store import StaleDecision, Store
-from tests.fixtures.database import anhui_schools, seed
+from testkit.ledger import anhui_schools, seed
 
 UNIT = anhui_schools(1)[0]["name"]
 CERT, LEVEL = "工业机器人应用编程", "中级"

@@ -32,8 +32,8 @@ from ledger.imports import (
     import_units,
 )
 from ledger.store import OutgoingReply, Store
-from tests.fixtures.database import anhui_schools, catalogue
-from tests.test_ledger_imports import TYPES, write_csv
+from testkit.ledger import anhui_schools, catalogue
+from testkit.rosters import TYPES, write_csv
 
 SHANGHAI = timezone(timedelta(hours=8))
 # Two schools in 合肥市 and one elsewhere, so the per-city sheets have something to split.

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import csv
-from pathlib import Path
-
 import pytest
 import sqlalchemy as sa
-from openpyxl import Workbook
 
 from domain.decision import Claim, Decision, Outcome
 from domain.forms import IncreaseForm, IncreaseLine
@@ -22,10 +18,10 @@ from ledger.imports import (
 from ledger.models import Event, Quota, QuotaChange, Unit
 from ledger.store import Store
 from ledger.tabular import ImportFileError
-from tests.fixtures.database import anhui_schools, catalogue
+from testkit.ledger import anhui_schools, catalogue
+from testkit.rosters import BIM, TYPES, catalog_rows, count, write_csv, write_xlsx
 
 SCHOOLS = anhui_schools(8)
-TYPES = {"本科": "本科", "专科": "高职"}
 
 
 def unit_rows() -> list[list[str]]:
@@ -36,45 +32,12 @@ def unit_rows() -> list[list[str]]:
     return rows
 
 
-def catalog_rows() -> list[list[str]]:
-    return [[r["batch"], r["name"] + ("职业技能等级证书" if i == 0 else ""), r["organization"],
-             r["levels"].replace("|", ";")] for i, r in enumerate(catalogue())]
-
-
-BIM = catalogue()[0]["name"]  # 建筑信息模型（BIM）, offers all three levels
-
-
 def quota_rows() -> list[list[object]]:
     return [
         [2025, SCHOOLS[0]["name"], BIM, "初级", 30],
         [2025, "安大", "Web前端开发", "中级", 12],  # an alias resolves to the canonical name
         [2025, SCHOOLS[1]["name"], "工业机器人应用编程", "高级", 8],
     ]
-
-
-def write_csv(path: Path, header, rows, encoding: str = "utf-8-sig") -> Path:
-    with path.open("w", encoding=encoding, newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(header)
-        writer.writerows(rows)
-    return path
-
-
-def write_xlsx(path: Path, header, rows, title: str | None = None) -> Path:
-    workbook = Workbook()
-    sheet = workbook.active
-    if title:
-        sheet.append([title])
-    sheet.append(list(header))
-    for row in rows:
-        sheet.append(row)
-    workbook.save(path)
-    return path
-
-
-def count(engine, model) -> int:
-    with engine.connect() as conn:
-        return conn.execute(sa.select(sa.func.count()).select_from(model)).scalar_one()
 
 
 @pytest.fixture

@@ -2,55 +2,23 @@
 
 from __future__ import annotations
 
-import hashlib
-from datetime import UTC, datetime, timedelta, timezone
-from email.message import EmailMessage
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
-from config.profile import load_profile
 from domain.decision import Claim, Decision, Outcome, Reason, ReasonCode
 from domain.forms import IncreaseForm, IncreaseLine, SummaryForm, SummaryLine
 from ledger.models import Event, QuotaChange, Reply, Submission, SubmissionLine
 from ledger.store import (
-    OutgoingReply,
     StaleDecision,
-    Store,
     StoreError,
     reason_from_json,
     reason_to_json,
 )
-from tests.fixtures.database import anhui_schools, seed
-
-SHANGHAI = timezone(timedelta(hours=8))
-T0 = datetime(2025, 3, 20, 9, 0, tzinfo=SHANGHAI)
-UNIT = anhui_schools(1)[0]["name"]  # 安徽大学
-BIM, ROBOT = "建筑信息模型（BIM）", "工业机器人应用编程"
-
-
-@pytest.fixture
-def store(ledger_engine) -> Store:
-    seed(ledger_engine, quotas={(2025, UNIT, BIM, "初级"): 30, (2025, UNIT, ROBOT, "中级"): 10})
-    return Store(ledger_engine, load_profile("anhui-2025"))
-
-
-def _store_message(store: Store, uid: int, *, at: datetime = T0, body: bytes | None = None,
-                   message_id: str | None = None, mailbox: str = "INBOX"):
-    raw = body if body is not None else f"message {uid}".encode()
-    return store.record_message(
-        mailbox=mailbox, uidvalidity=1, uid=uid, message_id=message_id or f"<m{uid}@school.example.cn>",
-        sha256=hashlib.sha256(raw).hexdigest(), received_at=at, sender="jwc@school.example.cn",
-        subject=f"{UNIT}+2025年证书申报", original_path=f"var/data/{uid}.eml")
-
-
-def _reply(n: int) -> OutgoingReply:
-    mail = EmailMessage()
-    mail["Subject"] = f"回复：{UNIT}+2025年证书申报"
-    mail["Message-ID"] = f"<reply{n}@office.example.cn>"
-    mail["To"] = "jwc@school.example.cn"
-    mail.set_content("已收到贵校的申报材料。")
-    return OutgoingReply("jwc@school.example.cn", f"<reply{n}@office.example.cn>", mail.as_bytes())
+from testkit.ledger import BIM, ROBOT, SHANGHAI, SUMMARY, T0, UNIT
+from testkit.ledger import outgoing_reply as _reply
+from testkit.ledger import store_message as _store_message
 
 
 def _summary(*lines: tuple[str, str, int], stamp: bool = True) -> SummaryForm:
@@ -69,7 +37,6 @@ def _count(engine, model, *where) -> int:
         return conn.execute(sa.select(sa.func.count()).select_from(model).where(*where)).scalar_one()
 
 
-SUMMARY = Claim(unit=UNIT, year=2025, kind="summary")
 INCREASE = Claim(unit=UNIT, year=2025, kind="increase")
 ACCEPTED = Decision(Outcome.ACCEPTED)
 

@@ -28,8 +28,8 @@ from ledger.imports import (
 from ledger.models import Event, Unit
 from ledger.store import Store
 from ledger.tabular import ImportFileError
-from tests.fixtures.database import anhui_schools
-from tests.test_ledger_imports import BIM, catalog_rows, count, write_csv
+from testkit.ledger import anhui_schools
+from testkit.rosters import BIM, catalog_rows, count, write_csv
 
 CANONICAL = ("高职", "本科", "中职", "技工院校", "市教育局")
 ROOT = Path(__file__).resolve().parents[1]

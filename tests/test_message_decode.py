@@ -17,7 +17,7 @@ from domain.envelope import Envelope
 from intake.archive import RAR, SEVEN_ZIP, ZIP, Limits, expand_zip, sniff
 from intake.headers import decode_header_bytes
 from intake.message import attachment_reasons, decode, synthetic_message_id
-from tests import eml_corpus as corpus
+from testkit import eml_corpus as corpus
 
 ARRIVED = datetime(2025, 3, 20, 2, 15, tzinfo=timezone.utc)
 

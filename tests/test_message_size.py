@@ -30,8 +30,8 @@ from intake.message import (
 )
 from intake.pipeline import process
 from parsers.errors import ReaderError
-from tests import eml_corpus as corpus
-from tests.fixtures.world import CONTACT, IN_WINDOW, UNIT, run_intake, submission
+from testkit import eml_corpus as corpus
+from testkit.world import CONTACT, IN_WINDOW, UNIT, run_intake, submission
 
 ARRIVED = datetime(2025, 3, 20, 2, 15, tzinfo=UTC)
 MB = 1024 * 1024

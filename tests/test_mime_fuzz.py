@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from bench.generate import random_form, render_pdf
+from testkit.forms import random_form, render_pdf
 from config.profile import load_profile
 from config.settings import load_settings
 from intake import originals
@@ -28,7 +28,7 @@ from intake.message import decode
 from intake.worker import RunSummary, Worker
 from ledger import db
 from ledger.store import Store
-from tests.fixtures.database import anhui_schools, seed
+from testkit.ledger import anhui_schools, seed
 
 ARRIVED = datetime(2025, 3, 20, 2, 0, tzinfo=UTC)
 FORM = random_form(seed=1, rows=4)

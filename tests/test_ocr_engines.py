@@ -11,7 +11,7 @@ import pytesseract
 
 from ocr.engines import LineImage, RapidEngine, TesseractEngine
 from ocr.errors import EngineTimeout, EngineUnavailable
-from tests.ocr_images import text_line
+from testkit.ocr_samples import text_line
 
 
 @pytest.fixture
@@ -127,7 +127,7 @@ def test_rapidocr_never_touches_the_network():
         "def refuse(*a, **k): raise SystemExit('network used')\n"
         "socket.socket.connect = refuse\n"
         "socket.create_connection = refuse\n"
-        "from tests.ocr_images import text_line\n"
+        "from testkit.ocr_samples import text_line\n"
         "from ocr.engines import RapidEngine, LineImage\n"
         "print(RapidEngine().read_lines([LineImage(text_line('2025'), digits=True)])[0].text)\n"
     )

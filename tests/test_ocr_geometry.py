@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench.ocr_samples import Degradation
+from testkit.ocr_samples import Degradation
 from ocr.geometry import gray_of, make_upright, page_mask, sideways, skew_angle, to_array
 from ocr.grid import find_table
-from tests.ocr_images import CATEGORIES, make_sample, scan
+from testkit.ocr_samples import CATEGORIES, make_sample, scan
 
 
 @pytest.mark.parametrize("angle", [2.5, -4.0, 0.6])

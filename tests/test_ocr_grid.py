@@ -6,7 +6,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from ocr.grid import find_table
-from tests.ocr_images import long_name_sample, make_sample, render
+from testkit.ocr_samples import long_name_sample, make_sample, render
 
 
 def gray(img: Image.Image) -> np.ndarray:

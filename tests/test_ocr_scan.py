@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from bench.generate import NOTO_SANS
-from bench.ocr_samples import Degradation
+from testkit.forms import NOTO_SANS
+from testkit.ocr_samples import Degradation
 from ocr import outline, scan_page
 from ocr.engines import Engine, LineText, RapidEngine, TesseractEngine, default_engines
 from ocr.errors import EngineTimeout
 from ocr.model import ColumnHints, PageScan
 from parsers.columns import ANY_FORM
-from tests.ocr_images import CATEGORIES, long_name_sample, make_sample, scan
+from testkit.ocr_samples import CATEGORIES, long_name_sample, make_sample, scan
 
 ENGINES = default_engines()
 
@@ -233,7 +233,7 @@ class Recording(Engine):
 
 def _bench_scan(seed: int, engines):
     """A page of the forms benchmark (names in one wide cell line each), read with ``engines``."""
-    from bench.generate import make_sample as bench_sample
+    from testkit.forms.samples import make_sample as bench_sample
     from parsers.documents import iter_pages
 
     sample = bench_sample("scan_color", seed)

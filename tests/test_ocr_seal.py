@@ -11,9 +11,9 @@ import pytest
 
 from ocr.grid import binarize
 from ocr.seal import find_seals, remove_seals
-from tests.ocr_images import CATEGORIES, make_sample, render, scan
+from testkit.ocr_samples import CATEGORIES, make_sample, render, scan
 
-SEAL_PX = 40 / 25.4 * 300  # bench.generate's seal: 40 mm at 300 dpi
+SEAL_PX = 40 / 25.4 * 300  # testkit.forms's seal: 40 mm at 300 dpi
 
 
 def test_red_seal_found_by_colour_with_its_size():
@@ -65,7 +65,7 @@ def test_black_and_white_seal_cannot_be_lifted_and_says_so():
 
 
 def test_seal_on_a_rasterised_text_pdf_page():
-    from bench.generate import random_form, render_pdf
+    from testkit.forms import random_form, render_pdf
 
     pdf = render_pdf([random_form("summary", seed=3, rows=4)])
     with pdfplumber.open(io.BytesIO(pdf)) as doc:
@@ -75,10 +75,10 @@ def test_seal_on_a_rasterised_text_pdf_page():
 
 
 def _bench_page(seed: int, colour: str, seal_at: str):
-    """A page of the forms benchmark (``bench.generate``), brought upright like ``scan_page`` does."""
+    """A page of the forms benchmark (``testkit.forms``), brought upright like ``scan_page`` does."""
     import random
 
-    from bench.generate import Variant, degrade, random_form, render_image
+    from testkit.forms import Variant, degrade, random_form, render_image
     from ocr.geometry import make_upright, to_array
 
     rng = random.Random(seed)

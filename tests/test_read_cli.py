@@ -6,7 +6,7 @@ import json
 
 from click.testing import CliRunner
 
-from bench.generate import application_form, random_form, render_pdf
+from testkit.forms import application_form, random_form, render_pdf
 from cli.main import cli
 from cli.read import read_command
 
@@ -89,7 +89,7 @@ def _check_against_truth(page: dict, truth: dict) -> None:
 
 
 def test_upside_down_gray_scan_with_gray_seal_is_read_by_ocr(tmp_path):
-    from bench.generate import Variant, degrade, encode_image, render_image
+    from testkit.forms import Variant, degrade, encode_image, render_image
 
     spec = random_form("summary", seed=24, rows=6, long_names=True, blank_rows=1)
     page_image = degrade(render_image(spec, dpi=200, seal_at="total"), Variant(colour="gray", quarter_turns=2, skew=0.8))

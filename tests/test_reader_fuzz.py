@@ -12,7 +12,7 @@ import time
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bench.generate import Variant, degrade, encode_image, random_form, render_image, render_pdf
+from testkit.forms import Variant, degrade, encode_image, random_form, render_image, render_pdf
 from config.profile import load_profile
 from parsers.catalog import bundled_certificates
 from parsers.documents import ReaderLimits

@@ -19,7 +19,7 @@ from intake.replies import (
     new_reply_message_id,
     render_body,
 )
-from tests import eml_corpus as corpus
+from testkit import eml_corpus as corpus
 
 PROFILE = load_profile("anhui-2025")
 ARRIVED = datetime(2025, 3, 20, 2, 15, tzinfo=timezone.utc)  # 10:15 in Beijing

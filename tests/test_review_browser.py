@@ -21,7 +21,7 @@ import uvicorn
 from intake.worker import RunSummary, Worker
 from ledger.models import Submission, Unit
 from review.app import create_app
-from tests.test_review_app import NOW, PASSWORD, STAFF, add_season, build_world
+from testkit.review import NOW, PASSWORD, STAFF, add_season, build_world
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from ledger.models import Event, QuotaChange, Reply, Submission
 from review import queries
 from review.decisions import CellChange, ReviewError, correct, decide
-from tests.test_review_app import NOW, ReviewWorld, build_world, client_for, login
+from testkit.review import NOW, ReviewWorld, build_world, client_for, login
 
 
 @pytest.fixture
@@ -77,7 +77,7 @@ def test_a_summary_with_an_unsure_unit_name_is_corrected_and_accepted(world):
     from domain.forms import SummaryForm, SummaryLine
     from domain.rules import check_form
     from intake import originals
-    from tests.test_review_app import ARRIVED
+    from testkit.review import ARRIVED
 
     profile, state = world.store.profile, world.store.snapshot()
     misread = world.unit[:-1] + "字"  # one character misread, and the reader said it was unsure

@@ -8,9 +8,11 @@ from datetime import UTC, datetime, timedelta
 from domain.decision import Decision, Reason, ReasonCode
 from ledger.store import Store
 from review import metrics
-from tests.fixtures.database import seed
-from tests.test_ledger_store import SUMMARY, _reply, _store_message
-from tests.test_review_app import client_for, world  # noqa: F401 (fixture)
+from tests.fixtures.review import world  # noqa: F401 (fixture)
+from testkit.ledger import SUMMARY, seed
+from testkit.ledger import outgoing_reply as _reply
+from testkit.ledger import store_message as _store_message
+from testkit.review import client_for
 
 
 def test_metrics_count_messages_decisions_and_the_outbox(world):  # noqa: F811

@@ -7,7 +7,7 @@ import re
 import numpy as np
 from PIL import Image
 
-from bench.generate import random_form, render_image
+from testkit.forms import random_form, render_image
 from ocr.grid import find_table
 from review.pages import PROBLEM, SEAL, outline
 

@@ -26,9 +26,9 @@ from intake.pipeline import process
 from ledger.models import Submission
 from ledger.store import Store
 from review import queries
-from tests.fixtures.database import anhui_schools, seed
-from tests.form_pages import DOCX_TYPE, word_document
-from tests.test_review_app import build_world, client_for, login
+from testkit.ledger import anhui_schools, seed
+from testkit.form_pages import DOCX_TYPE, word_document
+from testkit.review import build_world, client_for, login
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 PROFILE = load_profile("anhui-2025")

@@ -12,7 +12,7 @@ from domain.decision import Claim, Decision, Outcome, ReasonCode
 from domain.forms import IncreaseForm, IncreaseLine, SummaryForm, SummaryLine
 from domain.rules import check_form, reconcile
 from domain.state import CertificateRef, LedgerState, UnitRef
-from tests.fixtures.database import anhui_schools, catalogue
+from testkit.ledger import anhui_schools, catalogue
 
 SCHOOLS = anhui_schools(6)
 UNIT = SCHOOLS[0]["name"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.fixtures.world import CONTACT, IN_WINDOW, UNIT, run_intake, submission
+from testkit.world import CONTACT, IN_WINDOW, UNIT, run_intake, submission
 
 SMTP_SECRET = "smtp-Secret-7f3a9c"
 IMAP_SECRET = "imap-Secret-0b41d2"

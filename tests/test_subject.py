@@ -25,7 +25,7 @@ from intake.subject import (
     reply_address,
     resolve_unit,
 )
-from tests import eml_corpus as corpus
+from testkit import eml_corpus as corpus
 
 SCHOOLS = Path(__file__).resolve().parents[1] / "config" / "data" / "schools.csv"
 ANHUI = load_profile("anhui-2025")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import email.utils
 
-from tests import eml_corpus
-from tests.fixtures.world import IN_WINDOW, run_intake, write_csv
+from testkit import eml_corpus
+from testkit.world import IN_WINDOW, run_intake, write_csv
 
 NO_SUBMISSION = {"not_a_submission"}  # a question, not an attempt: no reply, filed in 其他来信
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from bench.generate import SUMMARY_HEADERS, FormSpec, Row, render_pdf
-from tests.fixtures.world import CONTACT, IN_WINDOW, UNIT, run_intake, submission
+from testkit.forms import SUMMARY_HEADERS, FormSpec, Row, render_pdf
+from testkit.world import CONTACT, IN_WINDOW, UNIT, run_intake, submission
 
 
 def test_missing_attachment_gets_exactly_one_threaded_reply(world, dovecot, smtp_sink):

@@ -19,9 +19,9 @@ from config.settings import load_settings
 from intake.worker import Worker
 from ledger import db
 from ledger.store import Store
-from tests.fixtures.database import running_postgres
-from tests.fixtures.mailstack import SmtpSink
-from tests.fixtures.world import (
+from testkit.postgres import running_postgres
+from testkit.mailstack import SmtpSink
+from testkit.world import (
     IN_WINDOW,
     INTAKE,
     UNIT,

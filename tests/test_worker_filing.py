@@ -21,7 +21,7 @@ from ledger import db
 from ledger.models import Message
 from ledger.store import Store
 from review.metrics import render as render_metrics
-from tests.fixtures.world import IN_WINDOW, UNIT, run_intake, submission
+from testkit.world import IN_WINDOW, UNIT, run_intake, submission
 
 PROFILES = Path(__file__).resolve().parents[1] / "config" / "profiles"
 REFUSED_FOLDER = "已处理/" + "退" * 120  # 120 CJK characters: > 255 bytes as a modified UTF-7 file name

@@ -7,8 +7,8 @@ import sqlalchemy as sa
 
 from ledger.db import connect
 from ledger.models import Message
-from tests.fixtures.world import CONTACT, IN_WINDOW, UNIT, run_intake, submission
-from tests.form_pages import DOCX_TYPE, filled, pdf_of, summary_spec, word_document
+from testkit.world import CONTACT, IN_WINDOW, UNIT, run_intake, submission
+from testkit.form_pages import DOCX_TYPE, filled, pdf_of, summary_spec, word_document
 
 RECEIPTS = (
     "安徽XX职业技术学院关于参加2025年1+X证书培训会议的回执",

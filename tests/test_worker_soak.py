@@ -20,10 +20,9 @@ from collections import Counter
 import pytest
 import sqlalchemy as sa
 
-from bench.throughput import burst
 from config.profile import load_profile
 from ledger.models import Event, Message, Reply, Submission
-from tests.fixtures.world import IN_WINDOW, INTAKE, run_intake, submission, write_anhui_world
+from testkit.world import IN_WINDOW, INTAKE, burst, run_intake, submission, write_anhui_world
 
 MAILS = 200
 KILLS = 12

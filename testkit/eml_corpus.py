@@ -8,6 +8,8 @@ gb2312 label on GBK-only characters, names in quotes as encoded-words).
 
 ``CASES`` maps a case name to (builder, expected decoded subject, expected
 attachment names, expected auto_generated truthiness).
+
+Long because it is a catalogue: one short builder per case, each next to its expectation.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Pages schools send around the form itself, drawn with the bench's own layout and PDF code.
+"""Pages schools send around the form itself, drawn with the form renderer's layout and PDF code.
 
 A school often scans everything it has into one PDF: the cover letter (报送公函) that
 names the form, the notice's 附件1 page — the form's title over the template table
@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 from dataclasses import replace
 
-from bench.generate import (
+from testkit.forms import (
     INCREASE_HEADERS,
     PAGE_H,
     PAGE_W,
@@ -21,9 +21,9 @@ from bench.generate import (
     Layout,
     Row,
     Text,
-    _pdf_font,
-    _pdf_seal,
+    draw_page,
     layout,
+    pdf_font,
 )
 
 SUMMARY_TITLE = "安徽省 1+X 职业技能等级证书申报学校汇总表"
@@ -74,28 +74,15 @@ def filled(spec: FormSpec, seal_at: str = "unit") -> Layout:
 
 
 def pdf_of(pages: list[Layout]) -> bytes:
-    """A text-layer PDF of ``pages`` (the bench's ``render_pdf``, for any layout)."""
+    """A text-layer PDF of ``pages`` (the renderer's ``render_pdf``, for any layout)."""
     from reportlab.lib.units import mm
     from reportlab.pdfgen import canvas
 
-    font = _pdf_font()
+    font = pdf_font()
     buf = io.BytesIO()
     pdf = canvas.Canvas(buf, pagesize=(PAGE_W * mm, PAGE_H * mm), invariant=1)
     for page in pages:
-        def flip(y: float) -> float:
-            return (PAGE_H - y) * mm
-
-        for ln in page.lines:
-            pdf.setLineWidth(ln.width * mm)
-            pdf.line(ln.x0 * mm, flip(ln.y0), ln.x1 * mm, flip(ln.y1))
-        for t in page.texts:
-            size = t.size * mm
-            pdf.setFont(font, size)
-            draw = {"l": pdf.drawString, "m": pdf.drawCentredString, "r": pdf.drawRightString}[t.anchor]
-            draw(t.x * mm, flip(t.y) - size * 0.35, t.text)
-        if page.seal is not None:
-            _pdf_seal(pdf, page.seal)
-        pdf.showPage()
+        draw_page(pdf, page, font)
     pdf.save()
     return buf.getvalue()
 

@@ -1,20 +1,23 @@
 """Stamped form scans with ground truth, for the OCR tests and ``bench/ocr_bench.py``.
 
-A thin view of ``bench.generate``, the one renderer: a ``Sample`` is a generated form plus
+A thin view of ``testkit.forms``, the one renderer: a ``Sample`` is a generated form plus
 where the school put its seal, its truth the cells as printed; a ``Degradation`` is a
 generate ``Variant`` scanned at a resolution. ``CATEGORIES`` names the degradations schools
 send us: gray or black-and-white scans, JPEG, slight skew, pages turned 90/180°, phone
-photos, 150–600 dpi.
+photos, 150–600 dpi. ``text_line`` and ``long_name_sample`` are small images of their own
+for the engine and grid tests.
 """
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import lru_cache
 
-from PIL import Image
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
 
-from bench.generate import FormSpec, Variant, degrade, random_form, render_image
+from testkit.forms import CERT_SUFFIX, NOTO_SANS, FormSpec, Row, Variant, catalogue, degrade, random_form, render_image
 
 
 @dataclass(frozen=True)
@@ -80,4 +83,29 @@ CATEGORIES: dict[str, Degradation] = {
 }
 
 
-__all__ = ["CATEGORIES", "Degradation", "Sample", "make_sample", "render", "scan"]
+def text_line(text: str, height: int = 60, font: str = NOTO_SANS) -> np.ndarray:
+    """One line of dark text on white, as a grayscale array."""
+    f = ImageFont.truetype(font, int(height * 0.7))
+    width = int(ImageDraw.Draw(Image.new("L", (1, 1))).textlength(text, font=f)) + height
+    img = Image.new("L", (width, height), 255)
+    ImageDraw.Draw(img).text((height // 2, height * 0.1), text, font=f, fill=0)
+    return np.asarray(img)
+
+
+@lru_cache(maxsize=None)
+def long_name_sample(blank_rows: int = 2, seal_over: str = "numbers") -> Sample:
+    """A summary form whose first rows carry the catalogue's longest names, written with the
+    ``职业技能等级证书`` suffix as many schools do, so they wrap to two lines."""
+    longest = sorted(catalogue(), key=lambda c: -len(c[0]))[:3]
+    rows = [Row(name, name + CERT_SUFFIX, levels[0], (count,)) for (name, levels), count in zip(longest, (7, 128, 45))]
+    rows.append(Row("物流管理", "物流管理", "中级", (306,)))
+    spec = replace(
+        random_form("summary", rows=len(rows), blank_rows=blank_rows),
+        unit="安徽职业技术学院",
+        rows=tuple(rows),
+        total=sum(r.numbers[0] for r in rows),
+    )
+    return Sample(spec, seal_over)
+
+
+__all__ = ["CATEGORIES", "Degradation", "Sample", "long_name_sample", "make_sample", "render", "scan", "text_line"]
