@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import html
-import math
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -40,6 +39,14 @@ from intake.headers import (
     decode_header_bytes,
     decode_header_text,
     to_raw,
+)
+from intake.rawcheck import (  # noqa: F401 — header_only_original is part of this module's API
+    OVERSIZE_NAME,
+    TOO_MANY_PARTS_NAME,
+    header_only_original,
+    oversize,
+    split,
+    too_many_parts,
 )
 from templates import say
 
@@ -73,15 +80,6 @@ class _RawHeaders(Compat32):
 
 
 _PARSER_POLICY = _RawHeaders()
-# First line of what is stored for a message over the size limit (header block only).
-OVERSIZE_HEADER = b"X-Intake-Oversize"
-_OVERSIZE = re.compile(rb"X-Intake-Oversize: size=(\d{1,15}); limit=(\d{1,15})\r?\n")
-# Names of the placeholder attachment of a message whose content was not read.
-OVERSIZE_NAME = say("attachments.mail.oversize.name")
-TOO_MANY_PARTS_NAME = say("attachments.mail.too_many_parts.name")
-# A boundary parameter (matched on the lower-cased bytes: parameter names ignore case);
-# ``boundary*0*=`` and the like are RFC 2231 pieces of one.
-_BOUNDARY = re.compile(rb'boundary(\*[0-9]*\*?)?\s*=\s*(?:"([^"\r\n]{1,200})"|([^\s;"]{1,200}))')
 # Printable ASCII only, bounded: the id is a ledger key and goes back out in our headers.
 _MSGID = re.compile(r"<[!-;=?-~]{1,250}>")
 
@@ -89,15 +87,6 @@ _MSGID = re.compile(r"<[!-;=?-~]{1,250}>")
 def synthetic_message_id(raw: bytes) -> str:
     """A stable Message-ID for a message without one: the SHA-256 of its bytes."""
     return f"<{hashlib.sha256(raw).hexdigest()}@{SYNTHETIC_DOMAIN}>"
-
-
-def header_only_original(header: bytes, size: int, limit: int) -> bytes:
-    """What is stored for a message over the size limit: its header block, marked.
-
-    The mail itself stays whole on the IMAP server (and is filed like any other);
-    the mark, a trace header in front, lets ``decode`` say why it has no body.
-    """
-    return b"%s: size=%d; limit=%d\r\n" % (OVERSIZE_HEADER, size, limit) + header
 
 
 def decode(raw: bytes, received_at: datetime, *, limits: Limits = Limits()) -> Envelope:
@@ -124,11 +113,11 @@ def decode(raw: bytes, received_at: datetime, *, limits: Limits = Limits()) -> E
 
 def _decode(raw: bytes, received_at: datetime, limits: Limits) -> Envelope:
     # Content that will not be read is not parsed either: only the header block is.
-    refused, placeholder = _oversize(raw), OVERSIZE_NAME
+    refused, placeholder = oversize(raw), OVERSIZE_NAME
     if not refused:
-        refused, placeholder = _too_many_parts(raw, limits), TOO_MANY_PARTS_NAME
+        refused, placeholder = too_many_parts(raw, limits), TOO_MANY_PARTS_NAME
     parser = BytesParser(policy=_PARSER_POLICY)
-    message = parser.parsebytes(_split(raw)[0] if refused else raw)
+    message = parser.parsebytes(split(raw)[0] if refused else raw)
     problems: list[str] = [f"MIME defect: {type(d).__name__}" for d in message.defects][:20]
 
     subject, clean = decode_header_bytes(to_raw(_get(message, "Subject") or ""))
@@ -178,76 +167,6 @@ def _get(message: Message, name: str, *, tail: bool = False) -> str | None:
         return value[-_MAX_HEADER_CHARS:]
     half = _MAX_HEADER_CHARS // 2
     return f"{value[:half]} {value[-half:]}"
-
-
-def _split(raw: bytes) -> tuple[bytes, bytes]:
-    """(header block with its blank line, body) of a raw message."""
-    ends = [i for i in (raw.find(b"\r\n\r\n"), raw.find(b"\n\n")) if i >= 0]
-    if not ends:
-        return raw, b""
-    end = min(ends)
-    end += 4 if raw.startswith(b"\r\n\r\n", end) else 2
-    return raw[:end], raw[end:]
-
-
-def _oversize(raw: bytes) -> str:
-    """The reply's sentence for a stored header block of a mail over the size limit, else "".
-
-    Only a header block counts (nothing after its blank line): the mark on a mail
-    that has a body was written by its sender, not by us.
-    """
-    match = _OVERSIZE.match(raw)
-    if match is None or _split(raw)[1].strip():
-        return ""
-    size, limit = int(match.group(1)), int(match.group(2))
-    cap = _size_text(limit)
-    return say("attachments.mail.oversize", size=_size_text(size, up=True), limit=cap)
-
-
-def _size_text(size: int, *, up: bool = False) -> str:
-    """``50 MB``, ``0.5 MB``, ``683 KB``; ``up`` rounds up, so a size over a limit never reads equal."""
-    step = math.ceil if up else round
-    if size >= 1024 * 1024:
-        return f"{step(size / (1024 * 1024) * 10) / 10:.1f}".removesuffix(".0") + " MB"
-    return f"{max(1, step(size / 1024))} KB"
-
-
-def _too_many_parts(raw: bytes, limits: Limits) -> str:
-    """Why a message with more than ``limits.max_parts`` MIME parts is not read, else "".
-
-    Counted on the bytes, before parsing: the stdlib parser builds an object per part
-    (a 49 MB mail of 480,000 empty parts took 1 GB and 75 s) and recurses once per
-    nesting level (10,000 levels raise RecursionError). Every part but the root opens
-    with a delimiter line of a declared boundary, and every nested multipart declares
-    one: counting them bounds both the parts (as ``_walk`` counts them) and the depth.
-    A half-read message would let a form silently go missing, so the whole message
-    is refused.
-    """
-    boundaries: set[bytes] = set()
-    pieces = False  # a boundary written in RFC 2231 pieces: count every line that may be one
-    for match in _BOUNDARY.finditer(raw.lower()):
-        pieces = pieces or match.group(1) is not None
-        group = 2 if match.start(2) >= 0 else 3
-        boundaries.add(raw[match.start(group) : match.end(group)])  # the value keeps its case
-        if len(boundaries) > limits.max_parts:
-            break
-    # The root, then one part per opening delimiter line of a declared boundary.
-    parts = len(boundaries) if len(boundaries) > limits.max_parts else 1
-    # The parser ends lines at CRLF, LF or a lone CR: "\r\n--" is found as "\n--".
-    for newline in (b"\n--", b"\r--") if boundaries else ():
-        start = raw.find(newline)
-        while start >= 0 and parts <= limits.max_parts:
-            ends = [e for e in (raw.find(b"\n", start + 3, start + 230), raw.find(b"\r", start + 3, start + 230))
-                    if e >= 0]
-            end = min(ends) if ends else len(raw)
-            line = raw[start + 3 : end].rstrip(b" \t")
-            # An opening delimiter line (a closing one ends in "--"): one more part.
-            if end - start < 230 and (line in boundaries or pieces and not line.endswith(b"--")):
-                parts += 1
-            start = raw.find(newline, start + 3)
-    if parts <= limits.max_parts:
-        return ""
-    return say("attachments.mail.too_many_parts", limit=limits.max_parts)
 
 
 def _bare_id(value: str | None) -> str:

@@ -5,6 +5,11 @@ Every method is one short transaction. The states of a message
 resumes exactly where the last one stopped; ``record_decision`` writes the decision,
 its quota changes and its reply in one transaction, so a reply exists if and only if
 a decision does.
+
+Long because it is the one door: every write the exactly-once argument rests on (claims
+and leases, decisions with their outbox row, quota increases, sends, filing) is a method
+of ``Store``, read together in one place. Plain records and status queries live in
+``ledger.records``.
 """
 
 from __future__ import annotations

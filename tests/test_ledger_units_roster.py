@@ -18,16 +18,14 @@ from ledger.imports import (
     CATALOG_COLUMNS,
     QUOTA_COLUMNS,
     UNIT_COLUMNS,
-    UnitWordsError,
     import_catalog,
     import_quotas,
     import_units,
-    load_unit_words,
-    unit_words_file,
 )
 from ledger.models import Event, Unit
 from ledger.store import Store
 from ledger.tabular import ImportFileError
+from ledger.unit_words import UnitWordsError, load_unit_words, unit_words_file
 from testkit.ledger import anhui_schools
 from testkit.rosters import BIM, catalog_rows, count, write_csv
 
