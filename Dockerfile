@@ -15,6 +15,8 @@ RUN apt-get update \
 
 WORKDIR /app
 COPY pyproject.toml README.md ./
+COPY domain ./domain
+COPY templates ./templates
 COPY intake ./intake
 COPY parsers ./parsers
 COPY ocr ./ocr
