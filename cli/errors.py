@@ -26,6 +26,7 @@ from ledger import db
 from ledger.tabular import ImportFileError
 from parsers.errors import ReaderError
 from review.auth import StaffError
+from templates import say
 
 
 class ExitCode(enum.IntEnum):
@@ -98,8 +99,7 @@ def _database(error: BaseException, _: Params) -> str:
 
 def _import_file(error: BaseException, params: Params) -> str:
     problems = error.problems  # type: ignore[attr-defined]  # every one, not only the 50 of str(error)
-    closing = (f"导入失败：{params['file'].name} 有 {len(problems)} 处问题，本文件的数据均未导入。"
-               "请按上面所列的行和列修改后重新导入。")
+    closing = say("cli.import.failed", file=params["file"].name, count=len(problems))
     return "\n".join([*problems, closing])
 
 

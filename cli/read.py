@@ -23,6 +23,9 @@ from domain.forms import (
 )
 from parsers.catalog import bundled_certificates
 from parsers.errors import ReaderError
+from templates import say, text
+
+PAGE_KINDS = ("summary", "increase", "application", "unknown")
 
 
 def page_json(page: PageReading) -> dict:
@@ -71,27 +74,31 @@ def reading_json(reading: DocumentReading) -> dict:
 
 
 def _mark(confident: bool) -> str:
-    return "" if confident else "  [待核对]"
+    return "" if confident else "  " + text("cli.read.unsure")
 
 
 def _print_text(reading: DocumentReading) -> None:
-    kinds = {"summary": "申报学校汇总表", "increase": "指标调增申请表", "application": "申报表（附件）", "unknown": "无法识别的页面"}
     for page in reading.pages:
-        click.echo(f"第 {page.index + 1} 页：{kinds.get(page.kind, page.kind)}（{'文字层' if page.source == 'text' else 'OCR'}）")
+        kind = text(f"cli.read.kind.{page.kind}") if page.kind in PAGE_KINDS else page.kind
+        source = text("cli.read.source.text" if page.source == "text" else "cli.read.source.ocr")
+        click.echo(say("cli.read.page", number=page.index + 1, kind=kind, source=source))
         form = page.form
         if form is not None:
-            click.echo(f"  学校名称：{form.unit or '（未读到）'}{_mark(form.unit_confident)}")
-            click.echo(f"  校章：{'有' if form.stamp else '未发现'}{_mark(form.stamp_confident)}")
+            click.echo("  " + say("cli.read.unit", unit=form.unit or text("cli.read.not_read"),
+                                  mark=_mark(form.unit_confident)))
+            stamp = text("cli.read.stamp.yes" if form.stamp else "cli.read.stamp.no")
+            click.echo("  " + say("cli.read.stamp", stamp=stamp, mark=_mark(form.stamp_confident)))
             for line in form.lines:
                 if isinstance(line, IncreaseLine):
-                    numbers = f"原批准 {line.approved}  调增后 {line.requested}"
+                    numbers = say("cli.read.increase", approved=line.approved, requested=line.requested)
                 else:
-                    numbers = f"{line.count} 人"
+                    numbers = say("cli.read.count", count=line.count)
                 click.echo(f"  {line.row:>3}. {line.certificate} | {line.level} | {numbers}{_mark(line.confident)}")
             if isinstance(form, SummaryForm):
-                click.echo(f"  合计：{form.total if form.total is not None else '（未读到）'}{_mark(form.total_confident)}")
+                total = form.total if form.total is not None else text("cli.read.not_read")
+                click.echo("  " + say("cli.read.total", total=total, mark=_mark(form.total_confident)))
         for note in page.notes:
-            click.echo(f"  说明：{note}")
+            click.echo("  " + say("cli.read.note", note=note))
 
 
 @click.command("read", cls=Command)

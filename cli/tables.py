@@ -1,7 +1,7 @@
 """The office's tables in and out: ``intake units|catalog|quotas import FILE``, ``intake ledger export``.
 
-Messages are for office staff, so they are in Chinese; a bad file exits with status 1
-and lists every problem as ``file:row:column: 说明`` (``cli.errors`` prints them).
+Messages are for office staff, in their words (``templates/cli.txt``); a bad file exits
+with status 1 and lists every problem as ``file:row:column: 说明`` (``cli.errors`` prints them).
 """
 
 from __future__ import annotations
@@ -24,9 +24,10 @@ from cli.errors import Group
 from config.profile import ProfileError
 from ledger.export import OFFICE_ZONE, collect, write_json, write_xlsx
 from ledger.imports import ImportSummary, import_catalog, import_quotas, import_units
+from templates import say, text
 
 PROGRESS_FROM_ROWS = 200  # smaller files finish before a bar is worth drawing
-KIND_NAMES = {"units": "单位名单", "catalog": "证书目录", "quotas": "批准指标"}
+KIND_NAMES = {kind: text(f"cli.table.{kind}") for kind in ("units", "catalog", "quotas")}
 
 
 class _ProgressBar:
@@ -52,25 +53,26 @@ class _ProgressBar:
 
 def _run_import(kind: str, do_import: Callable[..., ImportSummary], file: Path) -> None:
     engine = loader.ledger(loader.settings())
-    bar = _ProgressBar(f"导入{KIND_NAMES[kind]}")
+    bar = _ProgressBar(say("cli.import.progress", table=KIND_NAMES[kind]))
     try:
         summary = do_import(engine, file, progress=bar)  # a bad file: ImportFileError, nothing imported
     finally:
         bar.close()
         engine.dispose()
     for warning in summary.warnings:  # imported, but worth a look (e.g. a unit type no table knows)
-        click.echo(f"提示：{warning}", err=True)
-    click.echo(f"{KIND_NAMES[kind]} {summary.source}：共 {summary.rows} 行，新增 {summary.created}，"
-               f"更新 {summary.updated}，未变 {summary.unchanged}。"
-               + (f"另有 {len(summary.warnings)} 条提示，见上。" if summary.warnings else ""))
+        click.echo(say("cli.import.warning", warning=warning), err=True)
+    warnings = say("cli.import.warnings", count=len(summary.warnings)) if summary.warnings else ""
+    click.echo(say("cli.import.done", table=KIND_NAMES[kind], source=summary.source, rows=summary.rows,
+                   created=summary.created, updated=summary.updated, unchanged=summary.unchanged,
+                   warnings=warnings))
 
 
-def _import_group(kind: str, do_import, help_text: str) -> click.Group:
-    @click.group(name=kind, help=help_text, cls=Group)
+def _import_group(kind: str, do_import) -> click.Group:
+    @click.group(name=kind, help=text(f"cli.table.{kind}.help"), cls=Group)
     def group() -> None:
         pass
 
-    @group.command(name="import", help=f"导入{KIND_NAMES[kind]}（xlsx 或 csv）。")
+    @group.command(name="import", help=say("cli.import.help", table=KIND_NAMES[kind]))
     @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
     def import_command(file: Path) -> None:
         _run_import(kind, do_import, file)
@@ -78,17 +80,17 @@ def _import_group(kind: str, do_import, help_text: str) -> click.Group:
     return group
 
 
-units = _import_group("units", import_units, "单位名单：单位名称,单位类型,所属市,别名,联系邮箱")
-catalog = _import_group("catalog", import_catalog, "证书目录：批次,证书名称,培训评价组织,级别")
-quotas = _import_group("quotas", import_quotas, "批准指标：年度,单位名称,证书名称,级别,批准人数")
+units = _import_group("units", import_units)
+catalog = _import_group("catalog", import_catalog)
+quotas = _import_group("quotas", import_quotas)
 
 
-@click.group(name="ledger", help="台账：导出。", cls=Group)
+@click.group(name="ledger", help=text("cli.ledger.help"), cls=Group)
 def ledger() -> None:
     pass
 
 
-@ledger.command(name="export", help="导出台账：json（接口格式）或 xlsx（工作人员使用的表格）。")
+@ledger.command(name="export", help=text("cli.export.help"))
 @click.option("--format", "fmt", type=click.Choice(["json", "xlsx"]), required=True)
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True)
 def export(fmt: str, output: Path) -> None:
@@ -105,7 +107,7 @@ def export(fmt: str, output: Path) -> None:
     output.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "json":
         write_json(data, output, zone)
-        click.echo(f"已导出 {output}：{len(data.submissions)} 份表格，{len(data.quotas)} 条指标。")
+        click.echo(say("cli.export.json", path=output, submissions=len(data.submissions), quotas=len(data.quotas)))
     else:
         sheets = write_xlsx(data, output, zone)
-        click.echo(f"已导出 {output}：工作表 {'、'.join(sheets)}。")
+        click.echo(say("cli.export.xlsx", path=output, sheets="、".join(sheets)))

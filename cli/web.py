@@ -6,6 +6,7 @@ import click
 
 from cli import loader
 from cli.errors import Group
+from templates import say, text
 
 
 @click.group(cls=Group)
@@ -26,7 +27,7 @@ def serve(host: str, port: int, secure_cookies: bool) -> None:
     settings = loader.settings()
     profile = loader.profile(settings)
     app = create_app(settings, profile=profile, engine=loader.ledger(settings), secure_cookies=secure_cookies)
-    click.echo(f"审核页面：http://{host}:{port}/  （Ctrl+C 停止）")
+    click.echo(say("cli.serve.listening", host=host, port=port))
     uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)
 
 
@@ -37,11 +38,12 @@ def staff() -> None:
 
 @staff.command("add")
 @click.argument("name")
-@click.password_option("--password", prompt="密码", confirmation_prompt="再次输入密码",
+@click.password_option("--password", prompt=text("cli.staff.password"),
+                       confirmation_prompt=text("cli.staff.password.again"),
                        help="Read from a prompt when not given.")
 def add(name: str, password: str) -> None:
     """Create the account NAME, or set its new password (its open sessions end)."""
     from review.auth import add_staff
 
     member = add_staff(loader.ledger(loader.settings()), name, password)  # StaffError: cli.errors
-    click.echo(f"已保存工作人员账号：{member.name}")
+    click.echo(say("cli.staff.saved", name=member.name))

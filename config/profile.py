@@ -13,6 +13,8 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from templates import say
+
 PROFILE_DIR = Path(__file__).with_name("profiles")
 PROFILE_DIR_ENV = "INTAKE_PROFILE_DIR"
 FORM_KINDS = ("summary", "increase")
@@ -37,7 +39,8 @@ class Window:
         return opens <= local < closes
 
     def label(self) -> str:
-        return f"{self.start:%Y年%m月%d日}至{self.end:%Y年%m月%d日}"
+        """The window as schools and staff read it (``details.window.label``)."""
+        return say("details.window.label", start=self.start, end=self.end)
 
 
 @dataclass(frozen=True)

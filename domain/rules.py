@@ -2,7 +2,7 @@
 
 Pure functions, no session, no I/O. Every reason says where (row = the form's 序号,
 column = the header text) and what (value read, value expected), because the reply
-tells the school exactly what to fix.
+tells the school exactly what to fix. The sentences are ``templates/rules.txt``'s.
 
 A line the reader was not sure of (``confident=False``) is never judged on its
 values: it gets ``ocr.low_confidence`` (a human look) instead of a guessed rejection.
@@ -23,8 +23,10 @@ from domain.forms import (
     SummaryLine,
 )
 from domain.state import LedgerState
+from templates import say, text
 
-# Header texts used in reasons when the caller passes none (the Anhui 2025 notice's forms).
+# Header texts used in reasons when the caller passes none (the Anhui 2025 notice's forms):
+# data, not wording — a reason's column is the form's own header, and staff pages match on it.
 DEFAULT_COLUMNS: dict[str, dict[str, str]] = {
     "summary": {"certificate": "职业技能等级证书", "level": "级别", "count": "拟申报人数"},
     "increase": {"certificate": "证书名称", "level": "证书级别", "approved": "原批准人数",
@@ -70,22 +72,22 @@ def _check_header(form: Form, claim: Claim, state: LedgerState, reason) -> Itera
     if not form.stamp and not form.stamp_confident:
         # A gray or faint seal can escape the finder: "no stamp" is only sure on a text layer
         # or a colour scan, so an unsure absence goes to staff instead of rejecting the school.
-        yield reason(ReasonCode.OCR_LOW_CONFIDENCE, "未能确认表格上是否加盖公章，将由工作人员核对原件",
-                     column=STAMP_COLUMN, expected="加盖学校公章")
+        yield reason(ReasonCode.OCR_LOW_CONFIDENCE, text("rules.ocr.low_confidence.stamp"),
+                     column=STAMP_COLUMN, expected=text("rules.form.stamp_missing.expected"))
     elif not form.stamp:
-        yield reason(ReasonCode.FORM_STAMP_MISSING, "表格未加盖学校公章（或未能识别到公章）",
-                     column=STAMP_COLUMN, expected="加盖学校公章")
+        yield reason(ReasonCode.FORM_STAMP_MISSING, text("rules.form.stamp_missing"),
+                     column=STAMP_COLUMN, expected=text("rules.form.stamp_missing.expected"))
     if not form.table_confident:
-        yield reason(ReasonCode.OCR_LOW_CONFIDENCE, "未能完整识别表格的表头或各行内容，将由工作人员核对原件")
+        yield reason(ReasonCode.OCR_LOW_CONFIDENCE, text("rules.ocr.low_confidence.table"))
     if not form.unit_confident:
-        yield reason(ReasonCode.OCR_LOW_CONFIDENCE, "表头的单位名称未能清晰识别，将由工作人员核对",
+        yield reason(ReasonCode.OCR_LOW_CONFIDENCE, text("rules.ocr.low_confidence.unit"),
                      column=UNIT_COLUMN, value=form.unit, expected=claim.unit)
         return
     unit = state.unit(claim.unit)
     accepted = {normalise_name(n) for n in (claim.unit, *(unit.aliases if unit else ()))}
     if normalise_name(form.unit) not in accepted:
         yield reason(ReasonCode.FORM_UNIT_MISMATCH,
-                     f"表格填写的单位名称“{form.unit or '（空白）'}”与邮件主题中的单位“{claim.unit}”不一致",
+                     say("rules.form.unit_mismatch", unit=form.unit or text("rules.blank"), claimed=claim.unit),
                      column=UNIT_COLUMN, value=form.unit, expected=claim.unit)
 
 
@@ -94,18 +96,20 @@ def _check_line_identity(line: SummaryLine | IncreaseLine, state: LedgerState, c
     certificate = state.certificate(line.certificate) if line.certificate_matched else None
     if certificate is None:
         read = line.certificate_read or line.certificate
-        return [reason(ReasonCode.CERT_UNKNOWN, f"证书“{read}”不在本年度试点证书目录中，请按目录填写证书全称",
+        return [reason(ReasonCode.CERT_UNKNOWN, say("rules.cert.unknown", certificate=read),
                        row=line.row, column=cols["certificate"], value=read)]
     offered = [lv for lv in LEVELS if lv in certificate.levels] if certificate.levels else list(LEVELS)
     if line.level not in offered:
+        levels = "、".join(offered)
         return [reason(ReasonCode.CERT_LEVEL_INVALID,
-                       f"证书“{certificate.name}”没有“{line.level or '（空白）'}”这一级别，可选：{'、'.join(offered)}",
-                       row=line.row, column=cols["level"], value=line.level, expected="、".join(offered))]
+                       say("rules.cert.level_invalid", certificate=certificate.name,
+                           level=line.level or text("rules.blank"), levels=levels),
+                       row=line.row, column=cols["level"], value=line.level, expected=levels)]
     return []
 
 
 def _low_confidence(line: SummaryLine | IncreaseLine, reason) -> Reason:
-    return reason(ReasonCode.OCR_LOW_CONFIDENCE, f"第{line.row}行未能清晰识别，将由工作人员核对原件", row=line.row)
+    return reason(ReasonCode.OCR_LOW_CONFIDENCE, say("rules.ocr.low_confidence.row", row=line.row), row=line.row)
 
 
 def _duplicates(lines: Sequence[SummaryLine | IncreaseLine], cols, reason) -> list[Reason]:
@@ -116,9 +120,9 @@ def _duplicates(lines: Sequence[SummaryLine | IncreaseLine], cols, reason) -> li
         if key in first_row:
             found.append(reason(
                 ReasonCode.FORM_TOTAL_MISMATCH,
-                f"第{line.row}行与第{first_row[key]}行是同一证书同一级别，请合并为一行",
+                say("rules.form.total_mismatch.duplicate", row=line.row, first=first_row[key]),
                 row=line.row, column=cols["certificate"], value=f"{line.certificate} {line.level}",
-                expected=f"与第{first_row[key]}行合并"))
+                expected=say("rules.form.total_mismatch.duplicate.expected", first=first_row[key])))
         else:
             first_row[key] = line.row
     return found
@@ -135,18 +139,20 @@ def _check_summary(form: SummaryForm, state: LedgerState, cols, reason) -> list[
         reasons += _check_line_identity(line, state, cols, reason)
         if line.count is None or line.count <= 0:
             reasons.append(reason(ReasonCode.FORM_TOTAL_MISMATCH,
-                                  f"第{line.row}行的{cols['count']}应为正整数",
+                                  say("rules.form.total_mismatch.count", row=line.row, column=cols["count"]),
                                   row=line.row, column=cols["count"],
-                                  value="" if line.count is None else str(line.count), expected="正整数"))
+                                  value="" if line.count is None else str(line.count),
+                                  expected=text("rules.form.total_mismatch.count.expected")))
     reasons += _duplicates(confident_lines, cols, reason)
     if not form.total_confident:
-        reasons.append(reason(ReasonCode.OCR_LOW_CONFIDENCE, "合计行未能清晰识别，将由工作人员核对",
+        reasons.append(reason(ReasonCode.OCR_LOW_CONFIDENCE, text("rules.ocr.low_confidence.total"),
                               column=TOTAL_COLUMN, value="" if form.total is None else str(form.total)))
     elif len(confident_lines) == len(form.lines) and all(line.count is not None for line in form.lines):
         expected = sum(line.count for line in form.lines)
         if form.total != expected:
-            detail = (f"未填写合计，各行{cols['count']}之和为{expected}" if form.total is None else
-                      f"合计填写为{form.total}，但各行{cols['count']}之和为{expected}")
+            detail = (say("rules.form.total_mismatch.total_missing", column=cols["count"], expected=expected)
+                      if form.total is None else
+                      say("rules.form.total_mismatch.total", total=form.total, column=cols["count"], expected=expected))
             reasons.append(reason(ReasonCode.FORM_TOTAL_MISMATCH, detail, column=TOTAL_COLUMN,
                                   value="" if form.total is None else str(form.total), expected=str(expected)))
     return reasons
@@ -168,22 +174,30 @@ def _check_increase(form: IncreaseForm, claim: Claim, state: LedgerState, cols, 
         if approved is None:
             reasons.append(reason(
                 ReasonCode.QUOTA_NOT_APPROVED,
-                f"贵单位{claim.year}年没有“{line.certificate}（{line.level}）”的已批准指标，不能申请调增",
+                say("rules.quota.not_approved", year=claim.year, certificate=line.certificate, level=line.level),
                 row=line.row, column=cols["certificate"], value=f"{line.certificate} {line.level}"))
             continue
         if line.approved != approved:
             reasons.append(reason(
                 ReasonCode.QUOTA_ORIGINAL_MISMATCH,
-                f"{cols['approved']}应为已批准的{approved}人，表中填写为{_shown(line.approved)}",
-                row=line.row, column=cols["approved"], value=_shown(line.approved, ""), expected=str(approved)))
+                say("rules.quota.original_mismatch", column=cols["approved"], approved=approved,
+                    written=_written(line.approved)),
+                row=line.row, column=cols["approved"], value=_value(line.approved), expected=str(approved)))
         if line.requested is None or line.requested <= approved:
             reasons.append(reason(
                 ReasonCode.QUOTA_NOT_INCREASE,
-                f"{cols['requested']}须大于已批准的{approved}人（只受理调增），表中填写为{_shown(line.requested)}",
-                row=line.row, column=cols["requested"], value=_shown(line.requested, ""),
-                expected=f"大于{approved}"))
+                say("rules.quota.not_increase", column=cols["requested"], approved=approved,
+                    written=_written(line.requested)),
+                row=line.row, column=cols["requested"], value=_value(line.requested),
+                expected=say("rules.quota.not_increase.expected", approved=approved)))
     return reasons + _duplicates(confident_lines, cols, reason)
 
 
-def _shown(value: int | None, empty: str = "空白") -> str:
-    return empty if value is None else str(value)
+def _value(value: int | None) -> str:
+    """A number as the reason's 读到的内容: empty when the cell was."""
+    return "" if value is None else str(value)
+
+
+def _written(value: int | None) -> str:
+    """A number inside a sentence: the blank word when the cell was empty."""
+    return text("rules.blank.number") if value is None else str(value)

@@ -1,7 +1,8 @@
 """The FastAPI app: one ``Site`` (the context every route shares), the session middleware,
 the two refusals (not logged in, CSRF), and one router per page (``review.routers``).
 
-Server-rendered Jinja2 pages; forms post back and redirect (no JavaScript needed).
+Server-rendered Jinja2 pages (``templates/review/``, beside the rest of the wording);
+forms post back and redirect (no JavaScript needed).
 Every page but the login needs a staff session; every POST needs the session's CSRF
 token; every staff action is written to the ledger's event log under ``staff:<name>``.
 """
@@ -29,6 +30,7 @@ from review import labels
 from review.auth import SESSION_COOKIE, SESSION_MAX_AGE, LoginLimiter, SessionCodec, new_session, signing_key
 from review.routers import ROUTERS
 from review.site import CsrfRefused, NotLoggedIn, Site
+from templates import PAGES_DIR, text
 
 HERE = Path(__file__).resolve().parent
 
@@ -45,14 +47,14 @@ def create_app(settings: Settings, *, profile: Profile | None = None, engine: sa
     """The review app for ``settings`` (database, profile, data dir, office address)."""
     profile = profile or load_profile(settings.profile, settings.profile_dir)
     engine = engine or db.connect(settings.database_url)
-    templates = Jinja2Templates(directory=HERE / "templates")
+    templates = Jinja2Templates(directory=PAGES_DIR)
     templates.env.globals.update(L=labels, profile=profile, reason_label=labels.reason_label, ReasonCode=ReasonCode)
     templates.env.filters["local"] = _local(profile)
     site = Site(settings=settings, profile=profile, engine=engine, store=Store(engine, profile), clock=clock,
                 codec=SessionCodec(signing_key(engine)), limiter=limiter or LoginLimiter(), templates=templates,
                 cache_dir=Path(settings.data_dir).parent / "review-cache", secure_cookies=secure_cookies)
 
-    app = FastAPI(title="1+X 申报审核", docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(title=text("staff.app.title"), docs_url=None, redoc_url=None, openapi_url=None)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     _install_session(app, site)
     for router in ROUTERS:
@@ -86,12 +88,11 @@ def _install_session(app: FastAPI, site: Site) -> None:
         if request.method == "GET":
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
-        return HTMLResponse(site.page(request, "message.html", title="需要登录",
-                                      text="登录已过期或尚未登录，请重新登录后再操作。", link="/login"),
+        return HTMLResponse(site.page(request, "message.html", title=text("staff.refused.login.title"),
+                                      text=text("staff.refused.login"), link="/login"),
                             status_code=401)
 
     @app.exception_handler(CsrfRefused)
     async def _csrf(request: Request, _exc: CsrfRefused):
-        return HTMLResponse(site.page(request, "message.html", title="请求已拒绝",
-                                      text="表单校验码缺失或已失效（可能页面停留过久或在其他窗口重新登录过）。"
-                                           "请返回并刷新页面后重新提交。", link="/"), status_code=403)
+        return HTMLResponse(site.page(request, "message.html", title=text("staff.refused.csrf.title"),
+                                      text=text("staff.refused.csrf"), link="/"), status_code=403)

@@ -23,15 +23,17 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
 
 from ledger.models import Event, StaffAccount, WebKey, utcnow
+from templates import say, text
 
 SESSION_COOKIE = "intake_session"
 SESSION_MAX_AGE = 12 * 3600  # one working day
 MIN_PASSWORD_LENGTH = 10
+MAX_NAME_LENGTH = 100
 _HASHER = PasswordHasher()
 
 
 class StaffError(Exception):
-    """A staff account cannot be created or used; the message says why (Chinese)."""
+    """A staff account cannot be created or used; the message (``staff.account.*``) says why."""
 
 
 @dataclass(frozen=True)
@@ -51,10 +53,10 @@ class StaffMember:
 def add_staff(engine: sa.Engine, name: str, password: str) -> StaffMember:
     """Create an account, or set a new password for an existing one (old sessions end)."""
     name = name.strip()
-    if not name or len(name) > 100:
-        raise StaffError("用户名不能为空，且不超过 100 个字符。")
+    if not name or len(name) > MAX_NAME_LENGTH:
+        raise StaffError(say("staff.account.name", limit=MAX_NAME_LENGTH))
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise StaffError(f"密码至少需要 {MIN_PASSWORD_LENGTH} 个字符，请重新设置。")
+        raise StaffError(say("staff.account.password", limit=MIN_PASSWORD_LENGTH))
     hashed = _HASHER.hash(password)
     with Session(engine) as s, s.begin():
         row = s.execute(sa.select(StaffAccount).where(StaffAccount.name == name).with_for_update()).scalar_one_or_none()
@@ -117,7 +119,7 @@ def signing_key(engine: sa.Engine, purpose: str = "session") -> str:
                 s.add(WebKey(purpose=purpose, secret=secrets.token_urlsafe(48), created_at=utcnow()))
         except sa.exc.IntegrityError:
             continue  # another process made it first: read theirs
-    raise StaffError("无法读取或创建签名密钥，请检查数据库。")
+    raise StaffError(text("staff.account.signing_key"))
 
 
 class SessionCodec:

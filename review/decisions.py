@@ -29,6 +29,7 @@ from ledger.models import Event, Message, Reply, StaffCorrection, Submission, Su
 from ledger.store import QUEUED, StaleDecision, Store, reason_from_json, reason_to_json
 from parsers.catalog import match_certificate
 from review.labels import FIELDS, FORM_CODES, REASONS
+from templates import say, text
 
 NUMBER_FIELDS = {"summary": ("count",), "increase": ("approved", "requested")}
 TEXT_FIELDS = ("certificate", "level")
@@ -36,7 +37,8 @@ MAX_COUNT = 100_000
 
 
 class ReviewError(Exception):
-    """Staff asked for something the ledger refuses; the message (Chinese) says what to do."""
+    """Staff asked for something the ledger refuses; the message (``staff.correct.*``,
+    ``staff.decide.*``) says what to do."""
 
 
 @dataclass(frozen=True)
@@ -111,27 +113,27 @@ def recheck(submission: Submission, form, profile: Profile, state: LedgerState) 
 # --- corrections ------------------------------------------------------------------------
 
 
-def _parse(field: str, kind: str, text: str, state: LedgerState) -> int | str:
-    text = text.strip()
+def _parse(field: str, kind: str, typed: str, state: LedgerState) -> int | str:
+    typed = typed.strip()
     if field in NUMBER_FIELDS.get(kind, ()) or field == "total":
-        digits = text.translate(str.maketrans("０１２３４５６７８９", "0123456789"))
+        digits = typed.translate(str.maketrans("０１２３４５６７８９", "0123456789"))
         if not digits.isdigit() or int(digits) > MAX_COUNT:
-            raise ReviewError(f"“{FIELDS[field]}”应填写 0 到 {MAX_COUNT} 之间的整数，您填写的是“{text}”。")
+            raise ReviewError(say("staff.correct.number", field=FIELDS[field], limit=MAX_COUNT, value=typed))
         return int(digits)
     if field == "certificate":
-        if not text:
-            raise ReviewError("证书名称不能为空。")
-        match = match_certificate(text, state.certificates)
-        return match.name if match.name and match.confident else text
+        if not typed:
+            raise ReviewError(text("staff.correct.certificate.empty"))
+        match = match_certificate(typed, state.certificates)
+        return match.name if match.name and match.confident else typed
     if field == "unit":
-        if not text:
-            raise ReviewError("表内单位名称不能为空。")
-        return text
+        if not typed:
+            raise ReviewError(text("staff.correct.unit.empty"))
+        return typed
     if field == "level":
-        if not text:
-            raise ReviewError("级别不能为空（初级、中级或高级）。")
-        return text
-    raise ReviewError(f"不能更正“{field}”这一项。")
+        if not typed:
+            raise ReviewError(text("staff.correct.level.empty"))
+        return typed
+    raise ReviewError(say("staff.correct.field", field=field))
 
 
 def correct(engine: sa.Engine, profile: Profile, submission_id: int, changes: list[CellChange], *,
@@ -145,7 +147,7 @@ def correct(engine: sa.Engine, profile: Profile, submission_id: int, changes: li
     with Session(engine, expire_on_commit=False) as s, s.begin():
         submission = _submission(s, submission_id, lock=True)
         if submission.decision != str(Outcome.REVIEW):
-            raise ReviewError("只有“待审核”的提交可以更正数值；该提交已作出决定。")
+            raise ReviewError(text("staff.correct.not_review"))
         lines = {l.id: l for l in s.execute(sa.select(SubmissionLine).where(
             SubmissionLine.submission_id == submission_id)).scalars()}
         recorded = []
@@ -156,13 +158,13 @@ def correct(engine: sa.Engine, profile: Profile, submission_id: int, changes: li
                 elif change.field == "total" and submission.kind == "summary":
                     target, old = submission, submission.total
                 else:
-                    raise ReviewError("表头只能更正“表内单位名称”和（申报汇总表的）“合计”。")
+                    raise ReviewError(text("staff.correct.header"))
             else:
                 target = lines.get(change.line_id)
                 if target is None:
-                    raise ReviewError(f"该提交中没有编号为 {change.line_id} 的行，请刷新页面后重试。")
+                    raise ReviewError(say("staff.correct.no_line", line=change.line_id))
                 if change.field not in (*TEXT_FIELDS, *NUMBER_FIELDS[submission.kind]):
-                    raise ReviewError(f"不能更正“{change.field}”这一项。")
+                    raise ReviewError(say("staff.correct.field", field=change.field))
                 old = getattr(target, change.field)
             if not change.value.strip() and old in (None, ""):
                 continue  # an empty cell left empty: nothing to correct
@@ -180,7 +182,7 @@ def correct(engine: sa.Engine, profile: Profile, submission_id: int, changes: li
         if not recorded:
             if not require_change:
                 return None
-            raise ReviewError("没有需要保存的更改：填写的数值与原值相同。")
+            raise ReviewError(text("staff.correct.nothing"))
         s.flush()
         checked = frozenset(c["field"] for c in recorded if c["line"] is None)
         form = form_of(submission, list(lines.values()), state, checked=checked)
@@ -199,21 +201,22 @@ def _submission(s: Session, submission_id: int, *, lock: bool = False) -> Submis
     query = sa.select(Submission).where(Submission.id == submission_id)
     row = s.execute(query.with_for_update() if lock else query).scalar_one_or_none()
     if row is None:
-        raise ReviewError(f"台账中没有编号为 {submission_id} 的提交。")
+        raise ReviewError(say("staff.submission.missing", id=submission_id))
     return row
 
 
 def staff_templates(outcome: Outcome, staff_note: str, base: replies.Templates | None = None) -> replies.Templates:
-    """The reply wording with the outcome sentence saying staff decided, and why."""
+    """The reply wording with the outcome sentence saying staff decided, and why (``phrases.staff.*``)."""
     t = base or replies.load_templates()
     note = " ".join(staff_note.split())
     phrases = dict(t.phrases)
     if outcome == Outcome.ACCEPTED:
+        said = t.phrase("staff.note", note=note) if note else ""
         for key in ("outcome.accepted", "outcome.accepted.summary", "outcome.accepted.increase"):
-            phrases[key] = "经工作人员人工审核，" + phrases[key] + (f"审核意见：{note}" if note else "")
+            phrases[key] = t.phrase("staff.accepted", outcome=phrases[key], note=said)
     else:
-        phrases["outcome.rejected"] = ("经工作人员人工审核，本次提交未能受理。" + (f"审核意见：{note}。" if note else "")
-                                       + "请按说明修改后，使用规定的邮件主题、附上完整材料重新发送。")
+        said = t.phrase("staff.rejected.note", note=note) if note else ""
+        phrases["outcome.rejected"] = t.phrase("staff.rejected", note=said)
     return dataclasses.replace(t, phrases=phrases)
 
 
@@ -222,10 +225,10 @@ def decide(engine: sa.Engine, profile: Profile, submission_id: int, outcome: str
     """Accept or reject a ``review`` submission; queue one follow-up reply to the school."""
     outcome = Outcome(outcome)
     if outcome == Outcome.REVIEW:
-        raise ReviewError("请选择“通过”或“退回”。")
+        raise ReviewError(text("staff.decide.choose"))
     note = note.strip()
     if outcome == Outcome.REJECTED and not note:
-        raise ReviewError("退回时请填写退回理由，学校将在回复邮件中看到它。")
+        raise ReviewError(text("staff.decide.note_needed"))
     now = now or utcnow()
     store = Store(engine, profile)
     state = store.snapshot()
@@ -246,23 +249,22 @@ def decide(engine: sa.Engine, profile: Profile, submission_id: int, outcome: str
         claim = claim_of(submission)
         expected_decision = submission.decision
     if expected_decision != str(Outcome.REVIEW):
-        raise ReviewError("该提交已不是“待审核”状态，不能重复决定。请刷新页面查看结果。")
+        raise ReviewError(text("staff.decide.not_review"))
     blocking = [r for r in reasons if r.code not in REVIEW_CODES]
     if outcome == Outcome.ACCEPTED and blocking:
-        listed = "；".join(dict.fromkeys(f"{REASONS.get(r.code, r.code)}" + (f"（第{r.row}行）" if r.row else "")
-                                         for r in blocking))
-        raise ReviewError(f"按当前数值仍有不符合规定的问题：{listed}。如属识别错误，请先更正数值；"
-                          "如原件确实有误，请选择“退回”。")
+        listed = "；".join(dict.fromkeys(
+            say("staff.decide.blocking.row", reason=REASONS.get(r.code, r.code), row=r.row) if r.row
+            else f"{REASONS.get(r.code, r.code)}" for r in blocking))
+        raise ReviewError(say("staff.decide.blocking", problems=listed))
     try:
         envelope = decode(originals.load(data_dir, message.original_path), message.received_at)
     except OSError as exc:
-        raise ReviewError(f"原始邮件文件无法读取（{message.original_path}），无法生成回复，未作任何更改。"
-                          "请检查 INTAKE_DATA_DIR 下的原件存储。") from exc
+        raise ReviewError(say("staff.decide.original", path=message.original_path)) from exc
     to_addr = first_reply_to or envelope.reply_to or envelope.sender
     changes = tuple((l.certificate, l.level, l.approved, l.requested) for l in form.lines) \
         if outcome == Outcome.ACCEPTED and isinstance(form, IncreaseForm) else ()
     if any(old is None or new is None for _c, _l, old, new in changes):
-        raise ReviewError("调增申请中有未填写的原批准人数或调增后人数，请先更正后再通过。")
+        raise ReviewError(text("staff.decide.increase_blank"))
     decision = Decision(outcome, () if outcome == Outcome.ACCEPTED else tuple(reasons))
     reply_id = replies.new_reply_message_id(profile)
     raw = replies.build_reply(
@@ -275,7 +277,7 @@ def decide(engine: sa.Engine, profile: Profile, submission_id: int, outcome: str
         locked = s.execute(sa.select(Message).where(Message.id == message.id).with_for_update()).scalar_one()
         submission = _submission(s, submission_id, lock=True)
         if submission.decision != str(Outcome.REVIEW):
-            raise ReviewError("该提交刚刚已由其他工作人员作出决定，未重复发送回复。请刷新页面查看结果。")
+            raise ReviewError(text("staff.decide.raced"))
         submission.decision = str(outcome)
         submission.reasons = [reason_to_json(r) for r in decision.reasons]
         locked.outcome = str(outcome)
@@ -292,8 +294,7 @@ def decide(engine: sa.Engine, profile: Profile, submission_id: int, outcome: str
             try:
                 store.apply_increase(s, claim, submission, form, now, actor=actor)
             except StaleDecision as exc:
-                raise ReviewError("原批准人数与台账中当前的批准人数不一致（可能刚被另一份调增申请修改），"
-                                  "未作任何更改。请核对后更正“原批准人数”，或退回。") from exc
+                raise ReviewError(text("staff.decide.stale_quota")) from exc
         s.add(Event(actor=actor, action="staff.decided", subject=f"submission:{submission_id}", at=now, detail={
             "outcome": str(outcome), "note": note, "reasons": decision.codes, "message": message.id,
             "quota_changes": [list(c) for c in changes]}))

@@ -8,9 +8,11 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from templates import say
+
 
 class ExportUnavailable(Exception):
-    """The exporter is not installed; the message (Chinese) says what to do."""
+    """The exporter is not installed; the message (``staff.export.unavailable``) says what to do."""
 
 
 def export_bytes(engine: sa.Engine, fmt: str, zone: ZoneInfo | None = None) -> bytes:
@@ -18,7 +20,7 @@ def export_bytes(engine: sa.Engine, fmt: str, zone: ZoneInfo | None = None) -> b
     try:
         from ledger import export
     except ModuleNotFoundError as exc:
-        raise ExportUnavailable(f"导出功能尚未安装（{exc.name}），请联系系统管理员。") from exc
+        raise ExportUnavailable(say("staff.export.unavailable", module=exc.name)) from exc
     write = {"json": export.write_json, "xlsx": export.write_xlsx}[fmt]
     data = export.collect(engine)
     with tempfile.TemporaryDirectory(prefix="intake-export-") as tmp:

@@ -29,6 +29,7 @@ from ledger.models import (
     SubmissionLine,
     Unit,
 )
+from templates import say, text
 
 PAGE_SIZE = 25
 SORTS = {
@@ -192,7 +193,7 @@ def dashboard(engine: sa.Engine, profile: Profile, now: datetime) -> Dashboard:
     by_decision = Counter(r.decision for r in rows)
     city_counts: dict[str, Counter] = defaultdict(Counter)
     for r in rows:
-        city_counts[r.city or "（未填）"][r.decision] += 1
+        city_counts[r.city or text("staff.dashboard.no_city")][r.decision] += 1
     by_window = []
     for rule in profile.forms:
         for w in rule.windows:
@@ -231,7 +232,7 @@ def dashboard(engine: sa.Engine, profile: Profile, now: datetime) -> Dashboard:
 # ``intake.pipeline`` writes these at the start of an ignored mail's note.
 AUTO_NOTE = "auto-generated"
 OTHER_NOTE = "not a submission attempt"
-IGNORED_KINDS = {"other": "其他来信", "auto": "自动回复与退信", "all": "全部"}
+IGNORED_KINDS = {kind: text(f"staff.other.tab.{kind}") for kind in ("other", "auto", "all")}
 
 
 @dataclass(frozen=True)
@@ -240,7 +241,7 @@ class IgnoredMail:
     received_at: datetime
     sender: str
     subject: str
-    why: str  # Chinese, for staff
+    why: str  # for staff (staff.other.*, or the worker's note)
     auto: bool  # an auto-reply, bounce or list mail (else: a person wrote it)
     folder: str  # where it was filed on the server ("" while not yet filed)
     state: str
@@ -259,10 +260,10 @@ def _why(note: str) -> tuple[str, bool]:
     """(the reason for staff, auto-generated?) from an ignored mail's note."""
     head, _sep, rest = note.partition(":")
     if head == AUTO_NOTE:
-        return f"自动回复、退信或群发邮件（{rest.strip() or '无'}）", True
+        return say("staff.other.auto", why=rest.strip() or text("staff.other.auto.none")), True
     if head == OTHER_NOTE:
-        return rest.strip() or "不是申报邮件", False
-    return note or "不是申报邮件", False
+        return rest.strip() or text("staff.other.not_attempt"), False
+    return note or text("staff.other.not_attempt"), False
 
 
 def _ignored(s: Session, kind: str) -> list[IgnoredMail]:

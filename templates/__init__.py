@@ -12,7 +12,9 @@ written twice). ``reply.txt`` is the one whole-text file: the reply's skeleton, 
 
 ``load(directory)`` gives the bundled wording with any file of the same name in
 ``directory`` overriding single lines (a profile's own ``reasons.txt``, say); ``say``
-and ``text`` read the bundled catalogue. Ground floor: imports nothing of ours.
+and ``text`` read the bundled catalogue. ``PAGES_DIR`` (``review/``) holds the review
+site's Jinja pages, the staff pages' own wording. The lowest floor: imports nothing of ours;
+``domain`` and ``config`` beside it, and every package above, take their words from here.
 """
 
 from __future__ import annotations
@@ -22,10 +24,12 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-__all__ = ["CATALOGUE", "DOCUMENTS", "Catalogue", "load", "read_lines", "say", "text"]
+__all__ = ["CATALOGUE", "DOCUMENTS", "PAGES_DIR", "Catalogue", "load", "read_lines", "say", "text"]
 
 # Files read whole rather than as ``key = text`` lines.
 DOCUMENTS = ("reply",)
+# The review site's Jinja pages (``review.app`` points its loader here).
+PAGES_DIR = Path(__file__).resolve().parent / "review"
 
 
 def read_lines(content: str, source: str) -> dict[str, str]:

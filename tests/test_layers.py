@@ -1,7 +1,8 @@
 """The house plan, checked: every import arrow points down, none sideways or back up.
 
 Floors, lowest first (README "How the code is laid out"):
-  domain, templates, config    shared value types, pure rules, wording, settings: nothing of ours
+  templates                    the wording (every sentence staff and schools read): nothing of ours
+  domain, config               shared value types, pure rules, settings: only the wording
   ocr                          pixels to text
   parsers                      documents to form readings
   ledger                       the database and its imports and exports
@@ -20,9 +21,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 GROUND = {"domain", "templates", "config"}
 MAY_IMPORT: dict[str, set[str]] = {
-    "domain": set(),
     "templates": set(),
-    "config": set(),
+    "domain": {"templates"},
+    "config": {"templates"},
     "ocr": {"domain"},
     "parsers": {"ocr"} | GROUND,
     "ledger": GROUND,

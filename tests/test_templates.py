@@ -1,10 +1,11 @@
 """The wording catalogue (``templates/``): every key used in code exists, every line is used,
 and the modules that were cleaned hold no Chinese sentence of their own.
 
-A key is used in code as the first argument (a string, or an f-string whose ``{…}`` parts
-stand for any key segment) of ``say(…)``, ``text(…)`` or ``intake.archive._why(…)``, or as
-any positional argument of ``Templates.phrase(…)`` (a line of ``phrases.txt``). ``reasons.txt``
-is read by reason code and checked against ``ReasonCode`` instead.
+A key is used in code as the first argument (a string, an f-string whose ``{…}`` parts
+stand for any key segment, or ``a if … else b`` of those) of ``say(…)``, ``text(…)`` or
+``intake.archive._why(…)``, or as any positional argument of ``Templates.phrase(…)`` (a line
+of ``phrases.txt``). ``reasons.txt`` is read by reason code and checked against ``ReasonCode``
+instead. The review site's Jinja pages (``templates/review/``) are checked to be there.
 """
 
 from __future__ import annotations
@@ -50,7 +51,15 @@ CLEANED: dict[str, set[str]] = {
     "config/settings.py": set(),
     # The placeholder profiles write in a subject rule ("{单位名称}+2025年证书申报").
     "config/profile.py": {"单位名称"},
+    # The Anhui 2025 forms' header texts, the column a reason is placed in when the profile
+    # names none: the form's own words, quoted as printed and matched by the review pages.
+    "domain/rules.py": {"职业技能等级证书", "拟申报人数", "证书名称", "证书级别", "原批准人数", "调增后人数",
+                        "学校名称"},
 }
+# Packages whose every module (today's and any added later) holds no Chinese sentence.
+CLEAN_PACKAGES = ("review", "cli")
+CLEANED.update({str(path.relative_to(ROOT)): set() for package in CLEAN_PACKAGES
+                for path in sorted((ROOT / package).rglob("*.py")) if str(path.relative_to(ROOT)) not in CLEANED})
 
 
 def _sources() -> list[Path]:
@@ -64,6 +73,9 @@ def _key_pattern(node: ast.expr) -> str | None:
     if isinstance(node, ast.JoinedStr):
         return "".join(re.escape(part.value) if isinstance(part, ast.Constant) else r"[\w.]*"
                        for part in node.values)
+    if isinstance(node, ast.IfExp):
+        branches = (_key_pattern(node.body), _key_pattern(node.orelse))
+        return f"(?:{branches[0]}|{branches[1]})" if None not in branches else None
     return None
 
 
@@ -91,6 +103,8 @@ def test_the_scan_finds_the_keys_it_should():
     assert re.escape("details.window.closed") in used
     assert "phrases\\.section\\.problems" in used
     assert any(re.fullmatch(p, "export.reason.cert.unknown") for p in used)
+    assert any(re.fullmatch(p, "cli.read.stamp.no") for p in used)  # text("…yes" if … else "…no")
+    assert any(re.fullmatch(p, "phrases.staff.rejected.note") for p in used)  # t.phrase("staff.rejected.note", …)
 
 
 def test_every_key_used_in_code_is_in_the_catalogue():
@@ -115,6 +129,9 @@ def test_reasons_hold_every_code_and_nothing_else():
     assert {c for c in codes if c not in reasons or f"{c}.fix" not in reasons} == set()
     export = templates.CATALOGUE.group("export")
     assert {c for c in codes if f"reason.{c}" not in export} == set()
+    # The review pages' own short names, where they differ from the workbook's, name real codes.
+    staff = templates.CATALOGUE.group("staff")
+    assert {k for k in staff if k.startswith("reason.") and k.removeprefix("reason.") not in codes} == set()
 
 
 def test_every_line_formats_and_the_skeleton_names_what_replies_fill():
@@ -152,6 +169,14 @@ def test_the_readme_names_every_file():
     readme = (ROOT / "templates" / "README.md").read_text(encoding="utf-8")
     files = sorted(p.name for p in (ROOT / "templates").glob("*.txt"))
     assert [f for f in files if f"`{f}`" not in readme] == []
+    assert "`review/`" in readme
+
+
+def test_the_review_pages_live_in_the_catalogue():
+    assert templates.PAGES_DIR == ROOT / "templates" / "review"
+    pages = sorted(p.name for p in templates.PAGES_DIR.glob("*.html"))
+    assert "base.html" in pages and "detail.html" in pages
+    assert not (ROOT / "review" / "templates").exists()  # one home for what staff read
 
 
 def _literals(path: Path) -> list[tuple[int, str]]:

@@ -9,6 +9,7 @@ from fastapi.responses import RedirectResponse
 from review.decisions import CellChange, ReviewError, correct, decide
 from review.routers.submissions import show_detail
 from review.site import SiteDep
+from templates import text
 
 router = APIRouter()
 
@@ -43,7 +44,7 @@ async def decide_submission(request: Request, site: SiteDep, submission_id: int)
     member = site.staff(request)
     outcome = form.get("outcome", "")
     if outcome not in ("accepted", "rejected"):
-        return show_detail(site, request, member, submission_id, error="请选择“通过”或“退回”。", status=400)
+        return show_detail(site, request, member, submission_id, error=text("staff.decide.choose"), status=400)
     try:
         # Values edited but not saved separately count: the decision is on what staff see.
         changes = cell_changes(form)

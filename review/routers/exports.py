@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from ledger.models import Event
 from review.exports import ExportUnavailable, export_bytes
 from review.site import SiteDep, download
+from templates import say, text
 
 router = APIRouter()
 
@@ -32,10 +33,10 @@ async def export_file(request: Request, site: SiteDep, fmt: str):
     try:
         data = export_bytes(site.engine, fmt, site.profile.timezone)
     except ExportUnavailable as exc:
-        return site.html(request, "message.html", status=503, staff=member, title="导出暂不可用", text=str(exc),
-                         link="/exports")
+        return site.html(request, "message.html", status=503, staff=member,
+                         title=text("staff.export.unavailable.title"), text=str(exc), link="/exports")
     site.store.log_event(member.actor, "staff.exported", "ledger", {"format": fmt, "bytes": len(data)})
     stamp = site.clock().astimezone(site.profile.timezone).strftime("%Y%m%d-%H%M")
     media = "application/json" if fmt == "json" else \
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return download(data, f"台账-{site.profile.id}-{stamp}.{fmt}", media)
+    return download(data, say("staff.export.filename", profile=site.profile.id, stamp=stamp, format=fmt), media)

@@ -7,6 +7,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from review.auth import authenticate, end_sessions, new_session
 from review.site import SiteDep
+from templates import say, text
 
 router = APIRouter()
 
@@ -32,12 +33,12 @@ async def login(request: Request, site: SiteDep):
         site.store.log_event(f"staff:{name or '?'}", "staff.login_refused", f"staff:{name}",
                              {"client": client, "retry_after": round(wait)})
         return site.html(request, "login.html", status=429, next=target,
-                         error=f"登录失败次数过多，请 {max(1, round(wait / 60))} 分钟后再试。")
+                         error=say("staff.login.too_many", minutes=max(1, round(wait / 60))))
     member = authenticate(site.engine, name, password) if name and password else None
     if member is None:
         site.limiter.failed(*keys)
         site.store.log_event(f"staff:{name or '?'}", "staff.login_failed", f"staff:{name}", {"client": client})
-        return site.html(request, "login.html", status=401, next=target, error="用户名或密码不正确。")
+        return site.html(request, "login.html", status=401, next=target, error=text("staff.login.wrong"))
     site.limiter.succeeded(*keys)
     # A fresh session id at login: a cookie planted before cannot be carried into the account.
     site.set_session(request, {**new_session(), "staff": member.name, "epoch": member.epoch})

@@ -10,6 +10,7 @@ from intake import originals
 from intake.pipeline import documents
 from ledger.models import Reply
 from review.site import SiteDep
+from templates import text
 
 router = APIRouter()
 
@@ -21,7 +22,7 @@ async def original(request: Request, site: SiteDep, message_pk: int):
     try:
         raw = originals.load(site.settings.data_dir, message.original_path)
     except OSError as exc:
-        raise HTTPException(404, "原始邮件文件无法读取") from exc
+        raise HTTPException(404, text("staff.original.unreadable")) from exc
     return site.logged_download(member, f"message:{message_pk}", raw, f"message-{message_pk}.eml", "message/rfc822")
 
 
@@ -32,7 +33,7 @@ async def attachment(request: Request, site: SiteDep, message_pk: int, index: in
     try:
         docs = documents(site.envelope_of(site.message_of(message_pk)))
     except OSError as exc:
-        raise HTTPException(404, "原始邮件文件无法读取") from exc
+        raise HTTPException(404, text("staff.original.unreadable")) from exc
     if not 0 <= index < len(docs):
         raise HTTPException(404)
     item = docs[index]
@@ -59,7 +60,7 @@ async def any_attachment(request: Request, site: SiteDep, message_pk: int, index
     try:
         items = site.envelope_of(site.message_of(message_pk)).attachments
     except OSError as exc:
-        raise HTTPException(404, "原始邮件文件无法读取") from exc
+        raise HTTPException(404, text("staff.original.unreadable")) from exc
     if not 0 <= index < len(items) or not items[index].data:
         raise HTTPException(404)
     item = items[index]

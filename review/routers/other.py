@@ -8,13 +8,16 @@ from fastapi.responses import HTMLResponse
 
 from review import queries
 from review.site import SiteDep
+from templates import say, text
 
 router = APIRouter()
 
 
 def _attachment_label(attachment) -> str:
-    name = attachment.filename or "（未命名）"
-    return f"{attachment.from_archive} 中的 {name}" if attachment.from_archive else name
+    name = attachment.filename or text("staff.other.unnamed")
+    if not attachment.from_archive:
+        return name
+    return say("staff.other.in_archive", archive=attachment.from_archive, name=name)
 
 
 @router.get("/other", response_class=HTMLResponse)

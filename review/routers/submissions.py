@@ -17,12 +17,11 @@ from ledger.store import reason_from_json
 from review import pages, queries
 from review.auth import StaffMember
 from review.site import Site, SiteDep
+from templates import say, text
 
 router = APIRouter()
 
-NOTICES = {"corrected": "已保存更正，并按更正后的数值重新核对。",
-           "accepted": "已通过，跟进回复已进入发件队列。",
-           "rejected": "已退回，跟进回复已进入发件队列。"}
+NOTICES = {notice: text(f"staff.notice.{notice}") for notice in ("corrected", "accepted", "rejected")}
 
 
 def _parse_date(text: str | None) -> date | None:
@@ -77,15 +76,16 @@ def show_detail(site: Site, request: Request, member: StaffMember, submission_id
     """The detail page (also after a refused correction or decision, with its error)."""
     detail = queries.submission_detail(site.engine, submission_id)
     if detail is None:
-        return site.html(request, "message.html", status=404, staff=member, title="未找到",
-                         text=f"台账中没有编号为 {submission_id} 的提交。", link="/submissions")
+        return site.html(request, "message.html", status=404, staff=member, title=text("staff.missing.title"),
+                         text=say("staff.submission.missing", id=submission_id), link="/submissions")
     try:
         envelope = site.envelope_of(detail.message)
         refs = pages.page_refs(envelope)
         attachments = list(enumerate(documents(envelope)))
         original_error = ""
     except OSError as exc:
-        envelope, refs, attachments, original_error = None, [], [], f"原始邮件文件无法读取：{exc}"
+        envelope, refs, attachments = None, [], []
+        original_error = say("staff.original.unreadable.error", error=exc)
     replies = [(r, _reply_headers(r.raw), _reply_text(r.raw)) for r in detail.replies]
     reasons = [reason_from_json(r) for r in detail.reasons]
     marks = "-".join(map(str, sorted(problem_rows(detail)))) or "none"
