@@ -1,0 +1,3 @@
+from bench.heldout.run import main
+
+raise SystemExit(main())
