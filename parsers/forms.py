@@ -29,6 +29,7 @@ from domain.forms import (
 from ocr.model import Cell, Grid, PageScan, TextLine
 from parsers.catalog import Catalogue
 from parsers.columns import NUMBER_FIELDS, Header, find_header, key
+from templates import say, text
 
 # OCR evidence needed to trust a value (engine confidence is 0..1).
 NUMBER_MIN_CONFIDENCE = 0.80  # and both engines must agree on the digits
@@ -282,25 +283,26 @@ def read_page(
     kind = classify(scan, profile)
     notes = list(scan.notes)
     if scan.rotation:
-        notes.append(f"页面已旋转 {scan.rotation}°")
+        notes.append(say("attachments.reader.note.rotated", degrees=scan.rotation))
     if kind not in {rule.kind for rule in profile.forms}:
         return PageReading(index=index, kind=kind, form=None, source=source, notes=tuple(notes))
     rule = profile.form(kind)
     unit = read_unit(scan.lines, source)
     date = read_date(scan.lines)
     if date:
-        notes.append(f"落款日期 {date}")
+        notes.append(say("attachments.reader.note.date", date=date))
     stamp = read_stamp(scan, source, absence_visible)
     header = find_header(scan.grid, rule) if scan.grid is not None else None
     if header is None:
-        notes.append("未找到表格或表头，无法读取表格内容" if scan.grid is None else "表头无法识别")
+        notes.append(text("attachments.reader.note.no_table" if scan.grid is None
+                          else "attachments.reader.note.no_header"))
         form = _empty_form(kind, unit, stamp)
         return PageReading(index=index, kind=kind, form=form, source=source, notes=tuple(notes))
 
     number_fields = [f for f in rule.columns if f in NUMBER_FIELDS]
     rows, total = _read_rows(scan.grid, header, source, catalogue, number_fields)
     if not rows:
-        notes.append("表格中没有读到任何数据行")
+        notes.append(text("attachments.reader.note.no_rows"))
     if kind == "summary":
         form = _summary(rows, total, unit, stamp, source, notes)
     else:
@@ -349,9 +351,9 @@ def _summary(
         # On a scan we cannot tell a school's arithmetic from two engines misreading the
         # same digit: a mismatch there asks for a human, it does not reject.
         total_confident = False
-        notes.append(f"合计 {total_value} 与各行之和 {sum(counts)} 不一致，需人工核对")
+        notes.append(say("attachments.reader.note.total_differs", total=total_value, sum=sum(counts)))
     if total is None:
-        notes.append("未找到合计行")
+        notes.append(text("attachments.reader.note.no_total"))
     return SummaryForm(
         unit=unit.value,
         stamp=stamp.value,

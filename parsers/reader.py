@@ -21,6 +21,7 @@ from parsers.columns import column_hints
 from parsers.documents import Page, ReaderLimits, iter_pages
 from parsers.errors import LimitExceeded, UnreadableAttachment
 from parsers.forms import read_page
+from templates import say, text
 
 __all__ = ["ReaderLimits", "read_attachment"]
 
@@ -33,7 +34,7 @@ def _ocr(page: Page, profile: Profile) -> tuple[PageScan, bool]:
     try:
         return scan_page(image, columns=column_hints(profile)), absence_visible(image)
     except OCRError as exc:
-        raise UnreadableAttachment(f"第 {page.index + 1} 页无法识别（{exc}），请重新扫描后发送。") from exc
+        raise UnreadableAttachment(say("attachments.reader.ocr_failed", page=page.index + 1, error=exc)) from exc
 
 
 def read_attachment(
@@ -48,17 +49,15 @@ def read_attachment(
 
     Raises ``UnreadableAttachment`` (corrupt, encrypted, empty, unknown type) or
     ``LimitExceeded`` (too many pages or pixels, too slow); ``str(err)`` is a short
-    Chinese explanation for the reply.
+    explanation for the reply (``templates/attachments.txt``).
     """
     started = time.monotonic()
     catalogue = Catalogue(certificates)
     readings: list[PageReading] = []
     for page in iter_pages(data, filename, limits):
         if time.monotonic() - started > limits.max_seconds:
-            raise LimitExceeded(
-                f"附件“{filename}”读取超时（{limits.max_seconds:.0f} 秒，已读 {len(readings)} 页），"
-                "请只发送需要审核的表格页。"
-            )
+            raise LimitExceeded(say("attachments.reader.timeout", name=filename, seconds=limits.max_seconds,
+                                    count=len(readings)))
         readings.append(_read(page, profile, catalogue))
     return DocumentReading(filename=filename, pages=tuple(readings))
 
@@ -71,7 +70,7 @@ def _read(page: Page, profile: Profile, catalogue: Catalogue) -> PageReading:
             return reading
         # No known form, or a form title over a table the text layer does not hold (a
         # scanner's searchable PDF: invisible OCR text over a picture): read the picture.
-        notes = ("文字层不是可识别的表格，改用 OCR",)
+        notes = (text("attachments.reader.note.not_a_table"),)
     scan, visible = _ocr(page, profile)
     reading = read_page(
         scan, index=page.index, profile=profile, catalogue=catalogue, source="ocr", absence_visible=visible
