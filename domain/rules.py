@@ -22,6 +22,7 @@ from domain.forms import (
     SummaryForm,
     SummaryLine,
 )
+from domain.names import UnitMatch, match_unit
 from domain.state import LedgerState
 from templates import say, text
 
@@ -83,11 +84,14 @@ def _check_header(form: Form, claim: Claim, state: LedgerState, reason) -> Itera
         yield reason(ReasonCode.OCR_LOW_CONFIDENCE, text("rules.ocr.low_confidence.unit"),
                      column=UNIT_COLUMN, value=form.unit, expected=claim.unit)
         return
-    unit = state.unit(claim.unit)
-    accepted = {normalise_name(n) for n in (claim.unit, *(unit.aliases if unit else ()))}
-    if normalise_name(form.unit) not in accepted:
+    verdict, _other = match_unit(form.unit, state.unit(claim.unit) or claim.unit, state.units)
+    if verdict in (UnitMatch.OTHER_UNIT, UnitMatch.FAR):
         yield reason(ReasonCode.FORM_UNIT_MISMATCH,
-                     say("rules.form.unit_mismatch", unit=form.unit or text("rules.blank"), claimed=claim.unit),
+                     say("rules.form.unit_mismatch", unit=form.unit, claimed=claim.unit),
+                     column=UNIT_COLUMN, value=form.unit, expected=claim.unit)
+    elif verdict is UnitMatch.UNSURE:
+        # Blank, or neither clearly the subject's unit nor clearly another: a person looks.
+        yield reason(ReasonCode.OCR_LOW_CONFIDENCE, text("rules.ocr.low_confidence.unit"),
                      column=UNIT_COLUMN, value=form.unit, expected=claim.unit)
 
 

@@ -27,6 +27,7 @@ from config.profile import Profile
 from domain.decision import REVIEW_CODES, Claim, Decision, Reason, ReasonCode
 from domain.envelope import Attachment, Envelope
 from domain.forms import DocumentReading, Form, IncreaseLine, SummaryForm, SummaryLine
+from domain.names import UnitMatch, match_unit
 from domain.rules import TOTAL_COLUMN, UNIT_COLUMN, check_form, normalise_name
 from domain.state import LedgerState
 from intake import subject as subjects
@@ -400,12 +401,25 @@ def process(
     if selection.remarks:
         decision = MailDecision(decision.outcome, decision.reasons, remarks=selection.remarks)
         log.info("message.form_pages", remarks=list(selection.remarks))
+    staff_notes = [*selection.remarks, *_near_unit_names(selection, claim, state)]
     return Processed(
         decision,
         claim=claim,
         forms=tuple(p.form for p in selection.pages),
         readings=reading.readings if reading else (),
-        note="；".join(selection.remarks),
+        note="；".join(staff_notes),
         reply_to=subjects.reply_address(envelope, unit),
         extra=selection.extra,
     )
+
+
+def _near_unit_names(selection: Selection, claim: Claim | None, state: LedgerState) -> list[str]:
+    """A unit name read with look-alike characters was taken as the subject's unit: staff see it
+    in the ledger note (and the decision's event), the school is not told of our misreading."""
+    if claim is None:
+        return []
+    unit = state.unit(claim.unit) or claim.unit
+    return [say("details.remark.unit_near", printed=page.form.unit, unit=claim.unit)
+            for page in selection.pages
+            if page.form.unit_confident and match_unit(page.form.unit, unit, state.units)[0] is UnitMatch.NEAR]
+

@@ -80,7 +80,8 @@ def test_a_summary_with_an_unsure_unit_name_is_corrected_and_accepted(world):
     from testkit.review import ARRIVED
 
     profile, state = world.store.profile, world.store.snapshot()
-    misread = world.unit[:-1] + "字"  # one character misread, and the reader said it was unsure
+    # The reader was unsure of the name, and what it read is another registered unit's.
+    misread = next(u.name for u in state.units if u.name != world.unit)
     form = SummaryForm(unit=misread, stamp=True, total=30, unit_confident=False, lines=(
         SummaryLine(row=1, certificate=world.certificate, level="中级", count=30),))
     claim = Claim(unit=world.unit, year=2025, kind="summary")
