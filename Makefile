@@ -28,6 +28,8 @@ $(VENV)/.installed: pyproject.toml
 	# tesserocr from source, against Debian's libtesseract: the same Tesseract (5.3) as the
 	# tesseract command. The PyPI wheel bundles 5.5, which scores lone digits lower.
 	$(PY) -m pip install -q --no-binary tesserocr -e '.[dev]'
+	# augraphy without its opencv-python requirement: opencv-python-headless provides cv2.
+	$(PY) -m pip install -q --no-deps 'augraphy==8.2.6'
 	@touch $@
 
 venv: $(VENV)/.installed

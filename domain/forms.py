@@ -74,6 +74,7 @@ class PageReading:
     form: Form | None = None
     source: str = ""  # "text" (PDF text layer) or "ocr"
     notes: tuple[str, ...] = ()  # short human-readable remarks (rotation fixed, seal found…)
+    has_table: bool = False  # a ruled table was found: "no form here" is then not sure enough to reject
 
 
 @dataclass(frozen=True)

@@ -162,12 +162,19 @@ def read_forms(
     selection = select_forms(reading.pages, claim, profile, state)
     reasons = [*reading.reasons, *selection.reasons]
     if not selection.pages and not reasons:
-        reasons.append(_unrecognized(profile, claim))
+        reasons.append(_unrecognized(profile, claim, reading.readings))
     return [p.form for p in selection.pages], list(reading.readings), reasons
 
 
-def _unrecognized(profile: Profile, claim: Claim) -> Reason:
+def _unrecognized(profile: Profile, claim: Claim, readings: Sequence[DocumentReading] = ()) -> Reason:
+    """No page is the claimed form. Rejected only when no page even holds a table: a table the
+    reader could not name (in any orientation) may be the form misread, so staff look."""
     expected = profile.form(claim.kind).name
+    tables = [(d.filename, p) for d in readings for p in d.pages if p.has_table and p.kind == "unknown"]
+    if tables:
+        name, page = tables[0]
+        return Reason(ReasonCode.OCR_LOW_CONFIDENCE, detail=say("details.form.unrecognized.table", form=expected),
+                      attachment=name, page=page.index + 1, expected=expected)
     return Reason(ReasonCode.FORM_UNRECOGNIZED, detail=say("details.form.unrecognized", form=expected),
                   expected=expected)
 
@@ -388,7 +395,7 @@ def process(
         selection = select_forms(reading.pages, claim, profile, state)
         form_reasons = [*reading.reasons, *selection.reasons]
         if not selection.pages and not form_reasons:
-            form_reasons.append(_unrecognized(profile, claim))
+            form_reasons.append(_unrecognized(profile, claim, reading.readings))
         reasons.extend(form_reasons)
     elif reading is not None:
         reasons.extend(reading.reasons)

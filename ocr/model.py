@@ -80,4 +80,5 @@ class PageScan:
     lines: tuple[TextLine, ...]  # text outside the table, top to bottom (title, unit line, …)
     seals: tuple[Seal, ...] = ()
     rotation: int = 0  # degrees the page was turned to read it (0, 90, 180, 270)
+    turn: int = 0  # of those, the degrees turned after the ruling lines had set it upright
     notes: tuple[str, ...] = ()

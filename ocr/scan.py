@@ -15,6 +15,7 @@ hold numbers the form reader says (``ColumnHints``): the OCR knows no form.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from PIL import Image
 
@@ -45,11 +46,15 @@ def scan_page(
     *,
     columns: ColumnHints = ColumnHints(),  # noqa: B008 - frozen, shared safely
     engines: Sequence[Engine] | None = None,
+    turn: int | None = None,
 ) -> PageScan:
     """Read one page image: its table cell by cell, the lines around it, its seals.
 
     ``columns``: which header words mark the columns that hold digits (the form reader's
     ``parsers.columns.column_hints``); by default every cell is read as text.
+    ``turn``: degrees (90, 180, 270) to turn the page after it was set upright by its
+    rules, instead of asking the text-direction classifier; the form reader tries the
+    other orientations this way when a page with a table reads as no form.
     """
     if image.width * image.height > MAX_PIXELS:
         raise ImageTooLarge(f"page image is {image.width}x{image.height} px, more than {MAX_PIXELS} px")
@@ -57,11 +62,12 @@ def scan_page(
     if not engines:
         raise OCRError("scan_page needs at least one engine")
     prep = prepare(make_upright(to_array(image)))
-    if _upside_down(prep, engines):
+    extra = turn if turn is not None else 180 if _upside_down(prep, engines) else 0
+    if extra % 360:
         turned = prep.upright
-        prep = prepare(Upright(rotate_quarter(turned.pixels, 180), (turned.rotation + 180) % 360,
+        prep = prepare(Upright(rotate_quarter(turned.pixels, extra), (turned.rotation + extra) % 360,
                                turned.skew, turned.warped, turned.scale))
-    return _read(prep, columns, engines)
+    return replace(_read(prep, columns, engines), turn=extra % 360)
 
 
 def upright_image(image: Image.Image) -> Image.Image:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 
 from config.profile import Profile
 from domain.forms import DocumentReading, PageReading
@@ -26,15 +27,39 @@ from templates import say, text
 __all__ = ["ReaderLimits", "read_attachment"]
 
 
-def _ocr(page: Page, profile: Profile) -> tuple[PageScan, bool]:
+TURNS = (0, 180, 90, 270)  # tried in this order on a page whose table reads as no form
+
+
+def _ocr(page: Page, profile: Profile, turn: int | None = None) -> tuple[PageScan, bool]:
     from ocr.errors import OCRError
     from ocr.scan import scan_page
 
     image = page.render()
     try:
-        return scan_page(image, columns=column_hints(profile)), absence_visible(image)
+        return scan_page(image, columns=column_hints(profile), turn=turn), absence_visible(image)
     except OCRError as exc:
         raise UnreadableAttachment(say("attachments.reader.ocr_failed", page=page.index + 1, error=exc)) from exc
+
+
+def _ocr_read(page: Page, profile: Profile, catalogue: Catalogue) -> tuple[PageReading, bool]:
+    """OCR the page; when it holds a table but reads as no form, try the other three orientations.
+
+    The page was set upright from its ruling lines and a text-direction classifier; a
+    classifier can be wrong, a table's lines cannot say which way is up. A reading that
+    names a form wins; else the first reading stands, marked as holding a table."""
+    scan, visible = _ocr(page, profile)
+    reading = read_page(scan, index=page.index, profile=profile, catalogue=catalogue, source="ocr",
+                        absence_visible=visible)
+    if reading.kind != "unknown" or scan.grid is None:
+        return reading, scan.grid is not None
+    for turn in (t for t in TURNS if t != scan.turn):
+        turned, visible = _ocr(page, profile, turn)
+        again = read_page(turned, index=page.index, profile=profile, catalogue=catalogue, source="ocr",
+                          absence_visible=visible)
+        if again.kind != "unknown":
+            note = text("attachments.reader.note.turned")
+            return replace(again, notes=(*again.notes, note)), True
+    return reading, True
 
 
 def read_attachment(
@@ -71,14 +96,12 @@ def _read(page: Page, profile: Profile, catalogue: Catalogue) -> PageReading:
         # No known form, or a form title over a table the text layer does not hold (a
         # scanner's searchable PDF: invisible OCR text over a picture): read the picture.
         notes = (text("attachments.reader.note.not_a_table"),)
-    scan, visible = _ocr(page, profile)
-    reading = read_page(
-        scan, index=page.index, profile=profile, catalogue=catalogue, source="ocr", absence_visible=visible
-    )
+    reading, has_table = _ocr_read(page, profile, catalogue)
     return PageReading(
         index=reading.index,
         kind=reading.kind,
         form=reading.form,
         source=reading.source,
         notes=notes + reading.notes,
+        has_table=has_table,
     )
