@@ -34,6 +34,7 @@ GAP_WEIGHT = 0.5
 MIN_RIM_SCORE = 0.7
 MAX_CANDIDATES = 25  # Hough circles checked, strongest first
 RED_INK_NONE = 0.0002  # below this share of reddish pixels a page carries no red ink
+SEAL_MARK_MIN = 0.08  # a coloured mark at least this share of the page's width each way may be a seal
 
 
 def find_seals(image: Image.Image | np.ndarray) -> list[Seal]:
@@ -85,13 +86,32 @@ def remove_seals(image: np.ndarray, seals: list[Seal]) -> tuple[np.ndarray, list
 
 
 def absence_visible(image: Image.Image) -> bool:
-    """Would a missing seal be evident? Only on a colour page with no red ink anywhere:
-    on a gray page a seal is one more dark shape, and red ink the seal finder did not
-    claim may be a seal it missed."""
+    """Would a missing seal be evident? Only on a colour page with no red ink anywhere and
+    no seal-sized mark in another colour: on a gray page a seal is one more dark shape, red
+    ink the seal finder did not claim may be a seal it missed, and seals also come in
+    purple or blue-black, which the finder does not look for."""
     if image.mode not in ("RGB", "RGBA", "P"):
         return False
     small = _thumbnail(image)
-    return has_colour(image, small) and red_ink(image, small) < RED_INK_NONE
+    return has_colour(image, small) and red_ink(image, small) < RED_INK_NONE and not coloured_mark(small)
+
+
+def coloured_mark(small: np.ndarray) -> bool:
+    """A seal-sized, roughly square or round blob of coloured (non-gray) ink on the thumbnail.
+
+    A pen's signature is a long thin stroke and hand-filled digits are small: neither is one.
+    """
+    spread = small.max(axis=2) - small.min(axis=2)
+    ink = ((spread >= 40) & (small.min(axis=2) < 200)).astype(np.uint8)
+    if not ink.any():
+        return False
+    joined = cv2.dilate(ink, np.ones((5, 5), np.uint8))
+    count, _labels, stats, _centroids = cv2.connectedComponentsWithStats(joined)
+    side = SEAL_MARK_MIN * small.shape[1]
+    for x, y, w, h, area in stats[1:count]:
+        if w >= side and h >= side and 0.5 <= w / h <= 2.0 and area >= 0.25 * w * h:
+            return True
+    return False
 
 
 def has_colour(image: Image.Image, small: np.ndarray | None = None) -> bool:

@@ -246,3 +246,25 @@ def test_a_missing_seal_is_evident_only_on_colour_pages_without_red_ink():
     assert not absence_visible(degrade(plain, Variant(colour="gray")))
     assert not absence_visible(stamped)  # red ink: if the seal finder missed it, a human looks
     assert not absence_visible(degrade(stamped, Variant(photo=True, jpeg_quality=70), seed=4))
+
+
+def test_a_seal_in_another_colour_or_shape_is_never_evidently_missing():
+    """The seal finder looks for red round seals; a purple square 专用章 or a blue-black seal
+    it misses must send the form to staff, not reject it as unstamped (issue 15)."""
+    from PIL import ImageDraw
+
+    from ocr.seal import absence_visible
+
+    spec = random_form("summary", seed=20, rows=3)
+    plain = render_image(spec, dpi=100, seal_at="none")
+    signed = plain.copy()
+    ImageDraw.Draw(signed).line((100, 1000, 400, 980), fill=(20, 40, 160), width=4)  # a blue-pen signature
+    assert absence_visible(signed)
+    for ink, square in (((110, 40, 150), True), ((30, 40, 90), False)):  # purple square, blue-black round
+        stamped = signed.copy()
+        draw = ImageDraw.Draw(stamped)
+        box = (520, 120, 680, 280)  # 40 mm at 100 dpi
+        (draw.rectangle if square else draw.ellipse)(box, outline=ink, width=6)
+        for row in range(150, 260, 22):
+            draw.line((550, row, 650, row), fill=ink, width=5)  # the seal's characters
+        assert not absence_visible(stamped), ink
