@@ -32,5 +32,5 @@ def test_hostile_mail_is_decided_in_bounded_time_and_memory(name, tmp_path):
     assert not row.error, row.error
     assert row.outcome == "rejected"
     assert reason in row.detail
-    assert row.seconds < 5.0, row.seconds
+    assert row.cpu_seconds < 5.0, row.cpu_seconds  # CPU, not wall time: a loaded machine must not fail it
     assert row.peak_mb < peak_mb, (row.peak_mb, row.added_mb)

@@ -58,12 +58,12 @@ def child(path: str) -> None:
                         certificates=bundled_certificates())
     baseline_kb = _status_kb("VmRSS")
 
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     raw = Path(path).read_bytes()
     envelope = decode(raw, RECEIVED, limits=mime_limits)
     del raw
     result = process(envelope, profile, state, read)
-    seconds = time.perf_counter() - started
+    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
     decision = result.decision
     reasons = [] if decision is None else [(str(r.code), r.detail) for r in decision.reasons]
     print(json.dumps({
@@ -73,6 +73,7 @@ def child(path: str) -> None:
         "note": result.note,
         "problems": list(envelope.problems)[:3],
         "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
         "baseline_mb": baseline_kb / 1024,
         "hwm_mb": _status_kb("VmHWM") / 1024,
     }, ensure_ascii=False))
@@ -89,6 +90,7 @@ class Row:
     codes: str = ""
     detail: str = ""
     seconds: float = 0.0
+    cpu_seconds: float = 0.0  # of the decision alone: what the input costs, whatever else the machine does
     peak_mb: float = 0.0
     added_mb: float = 0.0
     rusage_mb: float = 0.0  # ru_maxrss from wait4 (the fallback when the child died)
@@ -136,6 +138,7 @@ def run_one(item: Input, workdir: Path) -> Row:
         row.codes = ",".join(data["codes"]) or data["note"]
         row.detail = (data["reasons"][0][1] if data["reasons"] else "; ".join(data["problems"]))[:90]
         row.seconds = data["seconds"]
+        row.cpu_seconds = data["cpu_seconds"]
         row.added_mb = data["hwm_mb"] - data["baseline_mb"]
         row.peak_mb = data["hwm_mb"]
     path.unlink(missing_ok=True)
