@@ -80,6 +80,10 @@ def match_unit(printed: str, claimed: UnitRef | str, units: Sequence[UnitRef]) -
     mine = _nearest(text, own)
     others = sorted(((_nearest(text, (u.name, *u.aliases)), u.name) for u in units if u.name != unit.name))
     closest_other, other_name = others[0] if others else (float("inf"), "")
+    if closest_other == 0:  # exactly another unit: a mismatch, unless a misreading of ours could make it
+        return (UnitMatch.OTHER_UNIT, other_name) if mine > near else (UnitMatch.UNSURE, other_name)
+    if any(len(key(n)) >= 4 and key(n) in text for n in own):
+        return UnitMatch.NEAR, ""  # the subject's name with something run into it (a date, a stroke)
     if mine <= near and closest_other >= mine + MARGIN:
         return UnitMatch.NEAR, ""
     if closest_other <= min(near, LOOK_ALIKE_COST * 2) and mine > near and closest_other < mine:

@@ -34,7 +34,12 @@ from templates import say, text
 # OCR evidence needed to trust a value (engine confidence is 0..1).
 NUMBER_MIN_CONFIDENCE = 0.80  # and both engines must agree on the digits
 TEXT_MIN_CONFIDENCE = 0.80  # a level or unit line read by one engine
-UNIT_LABELS = ("学校名称", "单位名称", "校章", "学校（校章）")
+# How forms name the unit line: 学校名称（校章）：, 填报单位（盖章）：, 申报学校（盖章）：, 单位名称（公章）： …
+UNIT_LABELS = ("学校名称", "单位名称", "填报单位", "申报单位", "填报学校", "申报学校", "校章", "学校（校章）")
+# What may follow the unit on its line (a date, the filler, a phone): the name ends there.
+_TRAILING = re.compile(r"\d|填表|填报|日期|联系|电话|时间")
+FREE_UNIT_LABELS = ("学校名称", "单位名称", "校章", "学校（校章）")  # never part of a form's title
+STAMP_WORDS = ("(校章)", "(盖章)", "(公章)", "(印章)")  # after NFKC, as ``key`` leaves them
 TOTAL_LABELS = ("合计", "总计")
 APPLICATION_KEYWORDS = ("申报表", "申请表")  # 附件1 and other annexes: a form, but not a quota form
 # Seal scores that count as a stamp. A round shape alone (gray) is weaker evidence:
@@ -139,14 +144,15 @@ def read_unit(lines: Sequence[TextLine], source: str) -> Value:
     """The unit after 学校名称（校章）：, on the same line or (split by OCR) just right of it."""
     for line in lines:
         text = key(line.text)
-        if not any(label in text for label in UNIT_LABELS):
+        label = _unit_label(text)
+        if label is None:
             continue
         unit = re.split(r"[:：]", text, maxsplit=1)[1] if re.search(r"[:：]", text) else ""
         if not unit:  # label without a colon: take what follows the label
-            for label in UNIT_LABELS:
-                if label in text:
-                    unit = text.split(label, 1)[1]
-        unit = unit.removeprefix("（校章）").removeprefix("(校章)").strip("()（）:： ")
+            unit = text.split(label, 1)[1]
+        for word in STAMP_WORDS:
+            unit = unit.removeprefix(word)
+        unit = _TRAILING.split(unit.strip("()（）:： "), maxsplit=1)[0].strip("()（）:： ")
         confidence = line.confidence
         if not unit:
             beside = _right_of(line, lines)
@@ -155,6 +161,35 @@ def read_unit(lines: Sequence[TextLine], source: str) -> Value:
         confident = bool(unit) and (source == "text" or confidence >= TEXT_MIN_CONFIDENCE)
         return Value(unit, confident)
     return Value("", False)
+
+
+def _unit_label(text: str) -> str | None:
+    """The unit label in a line: 学校名称 / 单位名称 / 校章 anywhere (as OCR splits them); the
+    others (填报单位, 申报学校 …) only before a stamp word, a colon or the line's end, because a
+    title says 申报学校汇总表 too."""
+    for label in UNIT_LABELS:
+        at = text.find(label)
+        if at < 0:
+            continue
+        if label in FREE_UNIT_LABELS or re.match(r"(\(.{1,2}章\))?([:：]|$)", text[at + len(label):]):
+            return label
+    return None
+
+
+def _unit_in_table(scan: PageScan, source: str) -> Value | None:
+    """Some forms put the unit line inside the table, as a merged row above the header. Only a
+    cell of the first rows that holds a label, a colon and a name counts: a header cell
+    学校名称 over a column of schools is no unit line."""
+    if scan.grid is None:
+        return None
+    labels = "|".join(re.escape(key(label)) for label in UNIT_LABELS)
+    for row in range(min(2, scan.grid.n_rows)):
+        for cell in scan.grid.row_cells(row):
+            found = re.search(rf"(?:{labels})(?:\(.{{1,2}}章\))?[:：](.+)", key(cell.text))
+            if found and found.group(1).strip("()（）:： "):
+                unit = found.group(1).strip("()（）:： ")
+                return Value(unit, source == "text" or cell.confidence >= TEXT_MIN_CONFIDENCE)
+    return None
 
 
 def _right_of(label: TextLine, lines: Sequence[TextLine]) -> TextLine | None:
@@ -288,6 +323,8 @@ def read_page(
         return PageReading(index=index, kind=kind, form=None, source=source, notes=tuple(notes))
     rule = profile.form(kind)
     unit = read_unit(scan.lines, source)
+    if not unit.value:
+        unit = _unit_in_table(scan, source) or unit
     date = read_date(scan.lines)
     if date:
         notes.append(say("attachments.reader.note.date", date=date))

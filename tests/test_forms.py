@@ -283,3 +283,42 @@ def test_stamp_and_how_sure_we_are(colour, score, source, stamped, sure):
     seal = Seal(bbox=(300, 100, 500, 300), colour=colour, score=score)
     form = read(scan(summary_rows(["1", "物流管理", "初级", "30"]), seals=(seal,)), source=source).form
     assert (form.stamp, form.stamp_confident) == (stamped, sure)
+
+
+@pytest.mark.parametrize("label", [
+    "学校名称（校章）：", "学校名称(盖章)：", "填报单位（盖章）：", "申报学校（盖章）：", "单位名称（公章）：",
+    "填报学校（盖章）：", "申报单位：",
+])
+def test_the_unit_line_in_the_wordings_forms_use(label):
+    base = scan(summary_rows(["1", "物流管理", "初级", "30"]), unit=None)
+    lines = (TextLine("2025年1+X证书制度试点", 0.95, (60, 20, 600, 50)),
+             TextLine("申报学校汇总表", 0.95, (60, 55, 600, 85)),  # a title line is no unit label
+             TextLine(label + "安徽职业技术学院", 0.95, (60, 100, 600, 130)))
+    form = read(PageScan(base.width, base.height, base.grid, lines, base.seals), source="text").form
+    assert (form.unit, form.unit_confident) == ("安徽职业技术学院", True)
+
+
+def test_a_unit_row_merged_into_the_table_is_read():
+    base = scan(summary_rows(["1", "物流管理", "初级", "30"]), unit=None)
+    shifted = tuple(Cell(c.row + 1, c.col, c.text, c.confidence, c.bbox, c.row_span, c.col_span, c.agreed)
+                    for c in base.grid.cells)
+    merged = Cell(0, 0, "学校名称(盖章)：安徽职业技术学院", 1.0, (10, 60, 990, 90), col_span=base.grid.n_cols)
+    grid = Grid(base.grid.n_rows + 1, base.grid.n_cols, (merged, *shifted), base.grid.bbox)
+    lines = (TextLine("申报学校汇总表", 1.0, (60, 20, 600, 50)),)
+    form = read(PageScan(base.width, base.height, grid, lines, base.seals), source="text").form
+    assert form.unit == "安徽职业技术学院" and len(form.lines) == 1
+
+
+def test_a_header_cell_naming_a_column_of_schools_is_no_unit_line():
+    rows = [["序号", "学校名称", "职业技能等级证书", "级别", "拟申报人数"],
+            ["1", "合肥学院", "物流管理", "初级", "30"], ["合计", "", "", "", "30"]]
+    base = scan(rows, unit=None)
+    form = read(PageScan(base.width, base.height, base.grid, (), base.seals), source="text").form
+    assert form is None or (form.unit, form.unit_confident) == ("", False)
+
+
+def test_a_date_run_into_the_unit_line_ends_the_name():
+    base = scan(summary_rows(["1", "物流管理", "初级", "30"]), unit=None)
+    lines = (TextLine("填报单位（盖章）：铜陵理工学校 填报日期：2025年3月27日", 0.95, (60, 100, 900, 130)),)
+    form = read(PageScan(base.width, base.height, base.grid, lines, base.seals), source="text").form
+    assert form.unit == "铜陵理工学校"

@@ -117,3 +117,11 @@ def test_a_near_unit_name_is_accepted_and_noted_for_staff_not_the_school():
     assert str(result.decision.outcome) == "accepted"
     assert "阜阳清颖中等职业学校" in result.note and "形近字" in result.note
     assert not getattr(result.decision, "remarks", ())  # the reply does not mention our misreading
+
+
+def test_the_subjects_name_with_something_run_into_it_is_the_subjects_unit():
+    assert match_unit("铜陵理工学校表5年3月27日", "铜陵理工学校", UNITS + (UnitRef(name="铜陵理工学校"),))[0] \
+        is UnitMatch.NEAR
+    # …unless what was read is exactly another registered unit.
+    units = (UnitRef(name="合肥职业技术学院"), UnitRef(name="合肥职业技术学院附属中专"))
+    assert match_unit("合肥职业技术学院附属中专", "合肥职业技术学院", units)[0] is UnitMatch.OTHER_UNIT
