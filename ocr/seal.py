@@ -34,7 +34,9 @@ GAP_WEIGHT = 0.5
 MIN_RIM_SCORE = 0.7
 MAX_CANDIDATES = 25  # Hough circles checked, strongest first
 RED_INK_NONE = 0.0002  # below this share of reddish pixels a page carries no red ink
-SEAL_MARK_MIN = 0.08  # a coloured mark at least this share of the page's width each way may be a seal
+SEAL_MARK_MIN = 0.08  # a coloured mark at least this share of the page's short side each way may be a seal
+MARK_LONG_SIDE = 400  # px: the copy coloured marks are looked for on
+MARK_MIN_SPREAD = 30  # channel spread of coloured ink (muted purples and blue-blacks included)
 
 
 def find_seals(image: Image.Image | np.ndarray) -> list[Seal]:
@@ -93,21 +95,26 @@ def absence_visible(image: Image.Image) -> bool:
     if image.mode not in ("RGB", "RGBA", "P"):
         return False
     small = _thumbnail(image)
-    return has_colour(image, small) and red_ink(image, small) < RED_INK_NONE and not coloured_mark(small)
+    return has_colour(image, small) and red_ink(image, small) < RED_INK_NONE and not coloured_mark(image)
 
 
-def coloured_mark(small: np.ndarray) -> bool:
-    """A seal-sized, roughly square or round blob of coloured (non-gray) ink on the thumbnail.
+def coloured_mark(image: Image.Image) -> bool:
+    """A seal-sized, roughly square or round blob of coloured (non-gray) ink on the page.
 
-    A pen's signature is a long thin stroke and hand-filled digits are small: neither is one.
+    Measured on a copy that keeps the page's proportions (a seal on a landscape page stays
+    square). A pen's signature is a long thin stroke and hand-filled digits are small:
+    neither is one.
     """
+    copy = image.convert("RGB")
+    copy.thumbnail((MARK_LONG_SIDE, MARK_LONG_SIDE))
+    small = np.asarray(copy, dtype=np.int16)
     spread = small.max(axis=2) - small.min(axis=2)
-    ink = ((spread >= 40) & (small.min(axis=2) < 200)).astype(np.uint8)
+    ink = ((spread >= MARK_MIN_SPREAD) & (small.min(axis=2) < 200)).astype(np.uint8)
     if not ink.any():
         return False
-    joined = cv2.dilate(ink, np.ones((5, 5), np.uint8))
+    joined = cv2.dilate(ink, np.ones((7, 7), np.uint8))
     count, _labels, stats, _centroids = cv2.connectedComponentsWithStats(joined)
-    side = SEAL_MARK_MIN * small.shape[1]
+    side = SEAL_MARK_MIN * min(small.shape[:2])
     for x, y, w, h, area in stats[1:count]:
         if w >= side and h >= side and 0.5 <= w / h <= 2.0 and area >= 0.25 * w * h:
             return True

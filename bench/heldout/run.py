@@ -159,6 +159,7 @@ class Score:
     unit_right: bool = False
     stamp_right: bool = False
     wrong: list[str] = field(default_factory=list)
+    rejected_for: list[str] = field(default_factory=list)  # what the rules would wrongly reject on
 
     def add(self, name: str, ok: bool, confident: bool, *, found: bool = True) -> None:
         self.fields += 1
@@ -216,7 +217,24 @@ def _align(kind: str, truth: list[dict], read: list[dict]) -> list[tuple[int | N
     return out
 
 
-def score(truth: Truth, reading: dict, seconds: float) -> Score:
+def wrongful_rejections(truth: Truth, page: dict | None, units: tuple) -> list[str]:
+    """Reason codes the office's rules would reject this correctly made form with, because of
+    what the reader believed: a unit read far from (or as another than) the subject's, a seal
+    the truth has judged absent with confidence, no form found. The mailbox-level cost."""
+    from domain.names import UnitMatch, match_unit
+
+    if page is None:
+        return ["form.unrecognized"]
+    out = []
+    if page.get("unit_confident") and match_unit(page.get("unit") or "", truth.unit, units)[0] in (
+            UnitMatch.OTHER_UNIT, UnitMatch.FAR):
+        out.append("form.unit_mismatch")
+    if truth.stamp and not page.get("stamp") and page.get("stamp_confident"):
+        out.append("form.stamp_missing")
+    return out
+
+
+def score(truth: Truth, reading: dict, seconds: float, units: tuple = ()) -> Score:
     s = Score(truth.id, truth.category, truth.half, truth.rows, seconds / max(1, truth.pages))
     kind = truth.kind
     pages = reading.get("pages") or []
@@ -225,6 +243,7 @@ def score(truth: Truth, reading: dict, seconds: float) -> Score:
     page = next((p for p in forms if p.get("page") == truth.form_page), None)
     page = page or next((p for p in forms if p["kind"] == kind), forms[0] if forms else None)
     line_names = _line_fields(kind)
+    s.rejected_for = wrongful_rejections(truth, page, units)
     if page is None:
         s.found = False
         for name in ("kind", "unit", "stamp") + (("total",) if kind == "summary" else ()):
@@ -288,6 +307,7 @@ def summarise(scores: list[Score], halves) -> dict:
                 "unit_right": f"{sum(s.unit_right for s in g)}/{len(g)}",
                 "stamp_right": f"{sum(s.stamp_right for s in g)}/{len(g)}",
                 "not_found": sum(not s.found for s in g),
+                "wrongly_rejected": sum(bool(s.rejected_for) for s in g),
                 "median_s": _median([s.seconds_per_page for s in g]),
             }
         sizes = {}
@@ -302,7 +322,8 @@ def summarise(scores: list[Score], halves) -> dict:
 
 COLUMNS = (("cells_right", "cells right %"), ("forms_right", "forms fully right"), ("silent", "silent errors"),
            ("flagged", "fields flagged %"), ("auto", "no review needed"), ("unit_right", "unit right"),
-           ("stamp_right", "stamp right"), ("not_found", "form not found"), ("median_s", "median s/page"))
+           ("stamp_right", "stamp right"), ("not_found", "form not found"),
+           ("wrongly_rejected", "rejected for a misread"), ("median_s", "median s/page"))
 
 
 def print_report(summary: dict, halves, console) -> None:
@@ -438,7 +459,13 @@ def main(argv: list[str] | None = None) -> int:
                 progress.advance(task)
     finished = time.perf_counter()
 
-    scores = [score(truths[sid], *results[sid]) for sid, _, _ in todo]
+    from domain.state import UnitRef
+    from testkit.ledger import anhui_schools
+
+    # The registered units: the province's schools and every unit the samples name.
+    registry = tuple(UnitRef(name=n) for n in sorted({t.unit for t in truths.values()}
+                                                      | {row["name"] for row in anhui_schools()}))
+    scores = [score(truths[sid], *results[sid], units=registry) for sid, _, _ in todo]
     summary = summarise(scores, halves)
     print_report(summary, halves, console)
     console.print(
