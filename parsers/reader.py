@@ -16,7 +16,7 @@ from config.profile import Profile
 from domain.forms import DocumentReading, PageReading
 from domain.state import CertificateRef
 from ocr.model import PageScan
-from ocr.seal import absence_visible
+from ocr.seal import absence_visible, coloured_mark
 from parsers.catalog import Catalogue
 from parsers.columns import column_hints
 from parsers.documents import Page, ReaderLimits, iter_pages
@@ -27,6 +27,7 @@ from templates import say, text
 __all__ = ["ReaderLimits", "read_attachment"]
 
 
+SEAL_CHECK_DPI = 50  # enough to see a 40 mm seal as a blob
 TURNS = (0, 180, 90, 270)  # tried in this order on a page whose table reads as no form
 
 
@@ -62,6 +63,20 @@ def _ocr_read(page: Page, profile: Profile, catalogue: Catalogue) -> tuple[PageR
     return reading, True
 
 
+def _doubt_missing_seal(reading: PageReading, page: Page) -> PageReading:
+    """A text-layer form with no seal found: the seal finder knows red round seals, so a
+    seal-sized mark of another colour or shape on the rendered page makes the absence
+    unsure (staff look) instead of a rejection."""
+    form = reading.form
+    if form is None or form.stamp or not form.stamp_confident:
+        return reading
+    try:
+        marked = coloured_mark(page.render(SEAL_CHECK_DPI))
+    except Exception:  # noqa: BLE001 — a page that cannot be drawn keeps what its text layer said
+        return reading
+    return replace(reading, form=replace(form, stamp_confident=False)) if marked else reading
+
+
 def read_attachment(
     data: bytes,
     filename: str,
@@ -92,7 +107,7 @@ def _read(page: Page, profile: Profile, catalogue: Catalogue) -> PageReading:
     if page.scan is not None:
         reading = read_page(page.scan, index=page.index, profile=profile, catalogue=catalogue, source="text")
         if reading.kind != "unknown" and (reading.form is None or reading.form.table_confident):
-            return reading
+            return _doubt_missing_seal(reading, page)
         # No known form, or a form title over a table the text layer does not hold (a
         # scanner's searchable PDF: invisible OCR text over a picture): read the picture.
         notes = (text("attachments.reader.note.not_a_table"),)

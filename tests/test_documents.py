@@ -268,3 +268,41 @@ def test_a_seal_in_another_colour_or_shape_is_never_evidently_missing():
         for row in range(150, 260, 22):
             draw.line((550, row, 650, row), fill=ink, width=5)  # the seal's characters
         assert not absence_visible(stamped), ink
+
+
+def test_a_text_pdf_whose_seal_the_finder_misses_is_not_unstamped_for_sure():
+    """A purple square 专用章 pasted on a text-layer form: the finder looks for red round seals,
+    so the absence it reports must be unsure (review), never a form.stamp_missing rejection."""
+    import io
+
+    from reportlab.lib.units import mm
+    from reportlab.pdfgen import canvas
+
+    from config.profile import load_profile
+    from parsers.catalog import bundled_certificates
+    from parsers.reader import read_attachment
+    from testkit.forms.layout import layout
+    from testkit.forms.pdf import draw_page, pdf_font
+    from testkit.forms.layout import PAGE_H, PAGE_W
+
+    spec = random_form("summary", seed=21, rows=3)
+
+    def pdf(with_mark: bool) -> bytes:
+        buf = io.BytesIO()
+        page = canvas.Canvas(buf, pagesize=(PAGE_W * mm, PAGE_H * mm))
+        if with_mark:  # drawn first: draw_page ends the page
+            page.setStrokeColorRGB(0.45, 0.15, 0.6)
+            page.setFillColorRGB(0.45, 0.15, 0.6)
+            page.setLineWidth(1.5 * mm)
+            page.rect(120 * mm, 230 * mm, 40 * mm, 40 * mm)
+            for y in range(236, 268, 6):
+                page.rect(126 * mm, y * mm, 28 * mm, 2 * mm, fill=1)
+        draw_page(page, layout(spec, seal_at="none"), pdf_font())
+        page.save()
+        return buf.getvalue()
+
+    profile, certificates = load_profile("anhui-2025"), bundled_certificates()
+    plain = read_attachment(pdf(False), "a.pdf", profile=profile, certificates=certificates).pages[0].form
+    marked = read_attachment(pdf(True), "b.pdf", profile=profile, certificates=certificates).pages[0].form
+    assert (plain.stamp, plain.stamp_confident) == (False, True)  # nothing on the page: sure
+    assert (marked.stamp, marked.stamp_confident) == (False, False)
