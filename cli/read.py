@@ -32,12 +32,11 @@ def page_json(page: PageReading) -> dict:
     """One page in the contract's shape: the export's lines plus ``confident`` per line."""
     out: dict = {"page": page.index + 1, "kind": page.kind, "source": page.source}
     form = page.form
+    if form is not None:
+        out.update(unit=form.unit, unit_confident=form.unit_confident, stamp=form.stamp,
+                   stamp_confident=form.stamp_confident)
     if isinstance(form, SummaryForm):
         out.update(
-            unit=form.unit,
-            unit_confident=form.unit_confident,
-            stamp=form.stamp,
-            stamp_confident=form.stamp_confident,
             total=form.total,
             total_confident=form.total_confident,
             table_confident=form.table_confident,
@@ -48,10 +47,6 @@ def page_json(page: PageReading) -> dict:
         )
     elif isinstance(form, IncreaseForm):
         out.update(
-            unit=form.unit,
-            unit_confident=form.unit_confident,
-            stamp=form.stamp,
-            stamp_confident=form.stamp_confident,
             total=None,
             table_confident=form.table_confident,
             lines=[

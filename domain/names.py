@@ -33,9 +33,12 @@ class UnitMatch(enum.Enum):
     UNSURE = "unsure"  # between near and far, blank, or close to two units: staff decide
 
 
-def key(name: str) -> str:
-    """Names compared as printed: NFKC (full-/half-width), no spaces, brackets unified."""
+def normalise_name(name: str) -> str:
+    """Compare names as printed: full-width/half-width (NFKC, brackets too) and spaces do not matter."""
     return "".join(unicodedata.normalize("NFKC", name or "").split())
+
+
+key = normalise_name
 
 
 @functools.cache
@@ -63,7 +66,7 @@ def distance(a: str, b: str) -> float:
 
 
 def _nearest(printed: str, names: Iterable[str]) -> float:
-    return min((distance(printed, key(n)) for n in names if key(n)), default=float("inf"))
+    return min((distance(printed, k) for k in map(key, names) if k), default=float("inf"))
 
 
 def match_unit(printed: str, claimed: UnitRef | str, units: Sequence[UnitRef]) -> tuple[UnitMatch, str]:

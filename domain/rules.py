@@ -10,7 +10,6 @@ values: it gets ``ocr.low_confidence`` (a human look) instead of a guessed rejec
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 
 from domain.decision import Claim, Decision, Reason, ReasonCode
@@ -22,7 +21,7 @@ from domain.forms import (
     SummaryForm,
     SummaryLine,
 )
-from domain.names import UnitMatch, match_unit
+from domain.names import UnitMatch, match_unit, normalise_name  # noqa: F401 — callers import it from here
 from domain.state import LedgerState
 from templates import say, text
 
@@ -36,11 +35,6 @@ DEFAULT_COLUMNS: dict[str, dict[str, str]] = {
 UNIT_COLUMN = "学校名称（校章）"
 TOTAL_COLUMN = "合计"
 STAMP_COLUMN = "校章"
-
-
-def normalise_name(name: str) -> str:
-    """Compare names as printed: full-width/half-width and spaces do not matter."""
-    return "".join(unicodedata.normalize("NFKC", name).split())
 
 
 def check_form(form: Form, claim: Claim, state: LedgerState, *, page: int | None = None,

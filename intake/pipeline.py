@@ -153,19 +153,6 @@ def read_attachments(
     return Reading(tuple(readings), tuple(pages), tuple(reasons))
 
 
-def read_forms(
-    envelope: Envelope, claim: Claim, profile: Profile, state: LedgerState, read: Reader,
-    budget_seconds: float | None = None,
-) -> tuple[list[Form], list[DocumentReading], list[Reason]]:
-    """Read every attachment and choose the one page that is the claimed form (``select_forms``)."""
-    reading = read_attachments(envelope, profile, state, read, budget_seconds)
-    selection = select_forms(reading.pages, claim, profile, state)
-    reasons = [*reading.reasons, *selection.reasons]
-    if not selection.pages and not reasons:
-        reasons.append(_unrecognized(profile, claim, reading.readings))
-    return [p.form for p in selection.pages], list(reading.readings), reasons
-
-
 def _unrecognized(profile: Profile, claim: Claim, readings: Sequence[DocumentReading] = ()) -> Reason:
     """No page is the claimed form. Rejected only when no page even holds a table: a table the
     reader could not name (in any orientation) may be the form misread, so staff look."""

@@ -15,7 +15,7 @@ import re
 import unicodedata
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -294,15 +294,7 @@ def _seals_on(image: Image.Image, to_points: float) -> tuple[Seal, ...]:
 
 
 def _with_seals(scan: PageScan, seals: tuple[Seal, ...]) -> PageScan:
-    return PageScan(
-        width=scan.width,
-        height=scan.height,
-        grid=scan.grid,
-        lines=scan.lines,
-        seals=seals,
-        rotation=scan.rotation,
-        notes=scan.notes,
-    )
+    return replace(scan, seals=seals)
 
 
 # ---------------------------------------------------------------- messages

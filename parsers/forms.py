@@ -39,7 +39,7 @@ UNIT_LABELS = ("学校名称", "单位名称", "填报单位", "申报单位", "
 # What may follow the unit on its line (a date, the filler, a phone): the name ends there.
 _TRAILING = re.compile(r"\d|填表|填报|日期|联系|电话|时间")
 FREE_UNIT_LABELS = ("学校名称", "单位名称", "校章", "学校（校章）")  # never part of a form's title
-STAMP_WORDS = ("(校章)", "(盖章)", "(公章)", "(印章)")  # after NFKC, as ``key`` leaves them
+STAMP_WORD = r"\(.{1,2}章\)"  # （校章）（盖章）（公章）… after a unit label, as NFKC leaves the brackets
 TOTAL_LABELS = ("合计", "总计")
 APPLICATION_KEYWORDS = ("申报表", "申请表")  # 附件1 and other annexes: a form, but not a quota form
 # Seal scores that count as a stamp. A round shape alone (gray) is weaker evidence:
@@ -150,8 +150,7 @@ def read_unit(lines: Sequence[TextLine], source: str) -> Value:
         unit = re.split(r"[:：]", text, maxsplit=1)[1] if re.search(r"[:：]", text) else ""
         if not unit:  # label without a colon: take what follows the label
             unit = text.split(label, 1)[1]
-        for word in STAMP_WORDS:
-            unit = unit.removeprefix(word)
+        unit = re.sub(rf"^(?:{STAMP_WORD})+", "", unit)
         unit = _TRAILING.split(unit.strip("()（）:： "), maxsplit=1)[0].strip("()（）:： ")
         confidence = line.confidence
         if not unit:
@@ -171,7 +170,7 @@ def _unit_label(text: str) -> str | None:
         at = text.find(label)
         if at < 0:
             continue
-        if label in FREE_UNIT_LABELS or re.match(r"(\(.{1,2}章\))?([:：]|$)", text[at + len(label):]):
+        if label in FREE_UNIT_LABELS or re.match(rf"({STAMP_WORD})?([:：]|$)", text[at + len(label):]):
             return label
     return None
 
@@ -185,7 +184,7 @@ def _unit_in_table(scan: PageScan, source: str) -> Value | None:
     labels = "|".join(re.escape(key(label)) for label in UNIT_LABELS)
     for row in range(min(2, scan.grid.n_rows)):
         for cell in scan.grid.row_cells(row):
-            found = re.search(rf"(?:{labels})(?:\(.{{1,2}}章\))?[:：](.+)", key(cell.text))
+            found = re.search(rf"(?:{labels})(?:{STAMP_WORD})?[:：](.+)", key(cell.text))
             if found and found.group(1).strip("()（）:： "):
                 unit = found.group(1).strip("()（）:： ")
                 return Value(unit, source == "text" or cell.confidence >= TEXT_MIN_CONFIDENCE)
