@@ -24,8 +24,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from config.profile import Profile
 from config.settings import Settings
 from domain.decision import Decision, Outcome, Reason, ReasonCode
+from intake import bounces, originals, replies, sender
 from intake import mailbox as imap
-from intake import originals, replies, sender
 from intake.archive import Limits
 from intake.background import BackgroundSender
 from intake.logs import get_logger
@@ -189,6 +189,7 @@ class Worker:
             result = self.process_fn(envelope, self.profile, state, self.read,
                                      budget_seconds=self.settings.max_message_read_seconds)
             if result.decision is None:
+                bounces.note_bounce(self.store.engine, record.id, envelope.auto_generated, raw, self.clock())
                 self.store.record_decision(
                     record.id, claim=None, forms=[], decision=None, reply=None, note=result.note
                 )

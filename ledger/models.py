@@ -189,7 +189,8 @@ class Reply(Base):
     __tablename__ = "replies"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    message_pk: Mapped[int] = mapped_column(sa.ForeignKey("messages.id"), index=True)
+    # None: a mail of our own, answering no message (a reminder, a staff digest; migration 0006).
+    message_pk: Mapped[int | None] = mapped_column(sa.ForeignKey("messages.id"), index=True)
     to_addr: Mapped[str] = mapped_column(sa.String(320))
     reply_message_id: Mapped[str] = mapped_column(sa.String(998), unique=True)
     raw: Mapped[bytes] = mapped_column(sa.LargeBinary)
@@ -203,6 +204,8 @@ class Reply(Base):
     lease_owner: Mapped[str] = mapped_column(sa.String(100), default="")
     lease_until: Mapped[datetime | None]
     handed_over_at: Mapped[datetime | None]
+    kind: Mapped[str] = mapped_column(sa.String(20), default="reply", server_default="reply")  # reply|reminder|digest
+    reminder_id: Mapped[int | None] = mapped_column(sa.ForeignKey("reminders.id"), index=True)
 
 
 class Event(Base):
@@ -260,3 +263,49 @@ class StaffCorrection(Base):
     new_value: Mapped[str] = mapped_column(sa.String(300))
     staff: Mapped[str] = mapped_column(sa.String(100))
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- reminders, bounces and the staff digest (migration 0006_reminders) ----------------
+
+
+class Reminder(Base):
+    """One 催报 to one unit on one local day (the unique key makes a second one impossible)."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (sa.UniqueConstraint("unit_id", "day", name="uq_reminders_unit_day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("units.id"), index=True)
+    day: Mapped[date]  # in the profile's zone
+    kind: Mapped[str] = mapped_column(sa.String(20))  # the form reminded of: summary | increase
+    window_end: Mapped[date]
+    addresses: Mapped[list[Any]] = mapped_column(default=list)
+    thread_message_pk: Mapped[int | None] = mapped_column(sa.ForeignKey("messages.id"))  # the last rejected mail
+    actor: Mapped[str] = mapped_column(sa.String(100))  # staff:<name> | worker (automatic)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class BouncedAddress(Base):
+    """An address a delivery report (or a plain bounce) said cannot receive our mail."""
+
+    __tablename__ = "bounced_addresses"
+    __table_args__ = (sa.UniqueConstraint("address", "message_pk", name="uq_bounced_addresses_report"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    address: Mapped[str] = mapped_column(sa.String(320), index=True)  # lower-cased
+    message_pk: Mapped[int] = mapped_column(sa.ForeignKey("messages.id"))  # the bounce itself
+    status: Mapped[str] = mapped_column(sa.String(20), default="")  # DSN Status (5.1.1), "" for a plain bounce
+    diagnostic: Mapped[str] = mapped_column(sa.Text, default="")
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Digest(Base):
+    """The staff digest of one local day: one row per day, so two workers send it once."""
+
+    __tablename__ = "digests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(unique=True)
+    addresses: Mapped[list[Any]] = mapped_column(default=list)
+    figures: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -80,6 +80,11 @@ def _event(session: Session, actor: str, action: str, subject: str, detail: dict
     session.add(Event(actor=actor, action=action, subject=subject, detail=detail, at=utcnow()))
 
 
+def _outbox_subject(row: Reply) -> str:
+    """What an outbox event is about: the message answered, or the mail itself when it answers none."""
+    return f"message:{row.message_pk}" if row.message_pk is not None else f"{row.kind}:{row.id}"
+
+
 def _claim_one(s: Session, query: sa.Select, model, holder: str, lease: timedelta, now: datetime):
     """Lease the first row of ``query`` that is free, or whose holder is gone (see ``ledger.leases``)."""
     free = sa.or_(model.lease_until.is_(None), model.lease_until <= now)
@@ -372,7 +377,7 @@ class Store:
             if row is None:
                 return None
             if row.handed_over_at is not None:
-                _event(s, WORKER, "reply.outcome_unknown", f"message:{row.message_pk}",
+                _event(s, WORKER, "reply.outcome_unknown", _outbox_subject(row),
                        {"reply": row.id, "reply_message_id": row.reply_message_id,
                         "handed_over_at": row.handed_over_at.isoformat()})
                 row.handed_over_at = None
@@ -390,10 +395,11 @@ class Store:
                 return
             reply.status, reply.sent_at, reply.attempts = SENT, at, reply.attempts + 1
             reply.lease_owner, reply.lease_until, reply.handed_over_at = "", None, None
-            message = self._message(s, reply.message_pk, lock=True)
-            if message.state == DECIDED:
-                message.state, message.updated_at = REPLIED, utcnow()
-            _event(s, WORKER, "reply.sent", f"message:{reply.message_pk}",
+            if reply.message_pk is not None:  # None: our own mail (a reminder, a digest)
+                message = self._message(s, reply.message_pk, lock=True)
+                if message.state == DECIDED:
+                    message.state, message.updated_at = REPLIED, utcnow()
+            _event(s, WORKER, "reply.sent", _outbox_subject(reply),
                    {"reply": reply_pk, "reply_message_id": reply.reply_message_id, "to": reply.to_addr})
 
     def mark_reply_failed(self, reply_pk: int, error: str, retry_at: datetime | None) -> None:
@@ -405,14 +411,14 @@ class Store:
             reply.attempts += 1
             reply.last_error = error
             if reply.handed_over_at is not None:  # the connection broke after the data went out
-                _event(s, WORKER, "reply.outcome_unknown", f"message:{reply.message_pk}",
+                _event(s, WORKER, "reply.outcome_unknown", _outbox_subject(reply),
                        {"reply": reply_pk, "reply_message_id": reply.reply_message_id, "error": error})
             reply.lease_owner, reply.lease_until, reply.handed_over_at = "", None, None
             if retry_at is None:
                 reply.status = FAILED
             else:
                 reply.next_attempt_at = retry_at
-            _event(s, WORKER, "reply.failed", f"message:{reply.message_pk}",
+            _event(s, WORKER, "reply.failed", _outbox_subject(reply),
                    {"reply": reply_pk, "attempts": reply.attempts, "error": error,
                     "retry_at": retry_at.isoformat() if retry_at else None})
 
