@@ -1,9 +1,9 @@
 """The ``intake`` console script: every command, attached here in plain sight.
 
 The commands live by area (``run``: the worker and its health; ``tables``: imports and
-the ledger export; ``read``: the form reader alone; ``web``: the review page and its
-staff). Each starts through ``cli.loader`` and ends its typed errors through
-``cli.errors``, which also holds the exit codes.
+the ledger export; ``read``: the form reader alone; ``report``: the season report;
+``web``: the review page and its staff). Each starts through ``cli.loader`` and ends its
+typed errors through ``cli.errors``, which also holds the exit codes.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import sys
 
 import click
 
-from cli import read, run, tables, web
+from cli import read, report, run, tables, web
 from cli.errors import ExitCode, Group
 
 
@@ -28,6 +28,7 @@ cli.add_command(tables.catalog)
 cli.add_command(tables.quotas)
 cli.add_command(tables.ledger)
 cli.add_command(read.read_command)
+cli.add_command(report.report)
 cli.add_command(web.review)
 cli.add_command(web.staff)
 

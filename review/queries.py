@@ -7,7 +7,7 @@ same on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from math import ceil
@@ -16,7 +16,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from config.profile import Profile, Window
-from ledger.export import counted
 from ledger.models import (
     Certificate,
     Event,
@@ -29,6 +28,7 @@ from ledger.models import (
     SubmissionLine,
     Unit,
 )
+from ledger.season import tally
 from templates import say, text
 
 PAGE_SIZE = 25
@@ -182,24 +182,14 @@ def dashboard(engine: sa.Engine, profile: Profile, now: datetime) -> Dashboard:
     today = now.astimezone(profile.timezone).date()
     window, is_open = season_window(profile, today)
     with Session(engine) as s:
-        # Each unit once: its current summary per window, one row per mail and form (``counted``).
-        rows = counted(_rows(s))
+        # Each unit once: its current summary per window, one row per mail and form (``tally``).
+        tallies = tally(_rows(s), profile, text("staff.dashboard.no_city"))
         units = _units(s)
         summaries = s.execute(sa.select(Submission.unit, Submission.decision, Submission.window_start,
                                         Submission.received_at, Submission.superseded_by_id)
                               .where(Submission.kind == "summary", Submission.year == profile.year)).all()
         messages_total = s.execute(sa.select(sa.func.count()).select_from(Message)).scalar_one()
         other_total = len(_ignored(s, "other"))
-    by_decision = Counter(r.decision for r in rows)
-    city_counts: dict[str, Counter] = defaultdict(Counter)
-    for r in rows:
-        city_counts[r.city or text("staff.dashboard.no_city")][r.decision] += 1
-    by_window = []
-    for rule in profile.forms:
-        for w in rule.windows:
-            counts = Counter(r.decision for r in rows if r.kind == rule.kind
-                             and w.start <= r.received_at.astimezone(profile.timezone).date() <= w.end)
-            by_window.append((rule.name, w.label(), dict(counts)))
 
     accepted, latest = set(), {}
     for unit, decision, window_start, received_at, superseded in summaries:
@@ -216,14 +206,13 @@ def dashboard(engine: sa.Engine, profile: Profile, now: datetime) -> Dashboard:
         days = [window.start + timedelta(days=i) for i in range((window.end - window.start).days + 1)]
     else:
         days = [today - timedelta(days=i) for i in range(29, -1, -1)]
-    per_day_counts = Counter(r.received_at.astimezone(profile.timezone).date() for r in rows)
     days_left = None
     if window is not None:
         days_left = (window.end - today).days + 1 if is_open else ((window.start - today).days if window.start > today else None)
     return Dashboard(
-        by_decision=dict(by_decision), by_city=sorted(((c, dict(n)) for c, n in city_counts.items())),
-        by_window=by_window, window=window, window_open=is_open, days_left=days_left, missing=missing,
-        per_day=[(d, per_day_counts.get(d, 0)) for d in days], units_total=len(units),
+        by_decision=tallies.by_decision, by_city=tallies.by_city,
+        by_window=tallies.by_window, window=window, window_open=is_open, days_left=days_left, missing=missing,
+        per_day=[(d, tallies.per_day.get(d, 0)) for d in days], units_total=len(units),
         messages_total=messages_total, other_total=other_total)
 
 
