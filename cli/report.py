@@ -62,7 +62,7 @@ def report(season: bool, output: Path, profile_name: str | None) -> None:
             figures = read_season(engine, profile, text("report.no_city"))
     finally:
         engine.dispose()
-    made_at = datetime.now(UTC)
+    made_at = datetime.now(UTC).replace(microsecond=0)
     name = say("report.file", province=profile.province, year=profile.year)
     xlsx, pdf = output / f"{name}.xlsx", output / f"{name}.pdf"
     with mapped(REPORT_RULES, {"output": output}):

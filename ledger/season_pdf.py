@@ -190,7 +190,8 @@ def write_pdf(season: Season, profile: Profile, path: Path, made_at: datetime) -
     steps = step_rows(season, zone)
     if steps:
         short = [(r[0], r[3], r[4], r[5], r[6], r[7], r[9]) for r in steps]
-        story.append(_table(headers("increases.short"), short, _widths(width, 7, first=72, second=120)))
+        fixed = [72, 100, 130, 32, 50, 50]
+        story.append(_table(headers("increases.short"), short, [*fixed, width - sum(fixed)]))
     else:
         story.append(Paragraph(text("report.no_increases"), styles["body"]))
     pages = []

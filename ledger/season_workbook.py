@@ -47,20 +47,21 @@ def city_rows(season: Season) -> list[tuple]:
     rows = [(c.city, c.units, c.units_accepted, *(c.decisions.get(d, 0) for d in DECISIONS),
              *(c.planned.get(level, 0) for level in season.levels), c.planned_total, c.approved)
             for c in season.cities]
-    return rows + [_sum_row(text("report.total"), rows)]
+    return rows + [_sum_row(text("report.total"), rows)] if rows else []
 
 
 def certificate_rows(season: Season) -> list[tuple]:
     rows = [(c.certificate, c.units, *(c.planned.get(level, 0) for level in season.levels), c.planned_total,
              c.approved) for c in season.certificates]
+    if not rows:
+        return []
     total = _sum_row(text("report.total"), rows)
     # Units are not additive across certificates: the total is the units with an accepted summary.
     return rows + [(total[0], sum(c.units_accepted for c in season.cities), *total[2:])]
 
 
 def _sum_row(label: str, rows: list[tuple]) -> tuple:
-    width = len(rows[0]) if rows else 1
-    return (label, *(sum(r[i] or 0 for r in rows) for i in range(1, width)))
+    return (label, *(sum(r[i] or 0 for r in rows) for i in range(1, len(rows[0]))))
 
 
 def window_rows(season: Season) -> list[tuple]:
@@ -96,7 +97,7 @@ def step_rows(season: Season, zone: ZoneInfo) -> list[tuple]:
     rows = [(_local(s.received_at, zone), _local(s.at, zone), f.quota.city, f.quota.unit, f.quota.certificate,
              f.quota.level, s.old, s.new, text(f"report.cause.{s.cause}"), _actor(s.actor), s.subject, s.message_id)
             for f in season.quotas for s in f.steps]
-    return sorted(rows, key=lambda r: r[1])
+    return sorted(rows, key=lambda r: (r[0] or r[1], r[1]))  # by the mail's arrival, then by the change
 
 
 def write_workbook(season: Season, profile: Profile, path: Path, made_at: datetime) -> list[str]:

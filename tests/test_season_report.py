@@ -274,3 +274,11 @@ def test_without_a_chinese_font_nothing_is_written(ledger, tmp_path, monkeypatch
     result = invoke(ledger[0], "report", "--season", "-o", str(tmp_path / "out"))
     assert result.exit_code == 1 and "fonts-wqy-zenhei" in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_the_profile_option_names_the_season(ledger, tmp_path):
+    result = invoke(ledger[0], "report", "--season", "--profile", "jiangsu-2024", "-o", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["江苏省2024年1+X证书申报情况汇总.pdf",
+                                                         "江苏省2024年1+X证书申报情况汇总.xlsx"]
+    assert invoke(ledger[0], "report", "--season", "--profile", "no-such-profile").exit_code == 1
