@@ -113,6 +113,9 @@ class Profile:
     folders: Folders
     forms: tuple[FormRule, ...]
     attempts: AttemptWords = AttemptWords()
+    # Automatic 催报: on these days before a window's end (3: three days before), at this local hour.
+    remind_days_before: tuple[int, ...] = ()
+    remind_hour: int = 9
 
     def form(self, kind: str) -> FormRule:
         for rule in self.forms:
@@ -181,6 +184,16 @@ def _parse_attempts(raw: dict, where: str) -> AttemptWords:
     )
 
 
+def _parse_reminders(raw: dict, where: str) -> dict:
+    days = raw.get("remind_days_before", [])
+    hour = raw.get("remind_hour", 9)
+    if not isinstance(days, list) or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in days):
+        raise ProfileError(f"{where}: remind_days_before must be a list of whole days (0 or more), e.g. [3, 1]")
+    if not isinstance(hour, int) or isinstance(hour, bool) or not 0 <= hour <= 23:
+        raise ProfileError(f"{where}: remind_hour must be an hour of the day, 0 to 23")
+    return {"remind_days_before": tuple(sorted(set(days), reverse=True)), "remind_hour": hour}
+
+
 def parse_profile(text: str, source: str) -> Profile:
     try:
         raw = tomllib.loads(text)
@@ -207,6 +220,7 @@ def parse_profile(text: str, source: str) -> Profile:
                         other=folders.get("other", "")),
         forms=forms,
         attempts=_parse_attempts(raw, source),
+        **_parse_reminders(raw, source),
     )
 
 

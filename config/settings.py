@@ -56,6 +56,12 @@ class Settings(BaseSettings):
 
     log_format: str = "auto"  # auto | json | console
 
+    # The staff digest (one mail a day at digest_hour, the profile's zone) goes to these
+    # addresses, separated by commas or semicolons; none: no digest. site_url: the review site.
+    staff_addresses: str = ""
+    digest_hour: int = Field(8, ge=0, le=23)
+    site_url: str = ""
+
     # Limits on hostile or broken input; going over one gives attachment.unreadable.
     # A mail over max_message_mb (RFC822.SIZE) is not downloaded: only its header is.
     max_message_mb: float = Field(50.0, gt=0)
@@ -75,6 +81,18 @@ class Settings(BaseSettings):
             raise ValueError("must be auto, json or console")
         return value
 
+    @field_validator("staff_addresses")
+    @classmethod
+    def _addresses(cls, value: str) -> str:
+        bad = [a for a in _split_addresses(value) if "@" not in a]
+        if bad:
+            raise ValueError(f"not an address: {', '.join(bad)}")
+        return value
+
+    @property
+    def staff_list(self) -> list[str]:
+        return _split_addresses(self.staff_addresses)
+
     @property
     def database_url(self) -> str:
         return self.db_url.get_secret_value() or f"sqlite:///{(self.data_dir.parent / 'ledger.sqlite3').as_posix()}"
@@ -82,6 +100,10 @@ class Settings(BaseSettings):
     @property
     def from_address(self) -> str:
         return self.from_ or self.smtp_user or self.imap_user
+
+
+def _split_addresses(value: str) -> list[str]:
+    return list(dict.fromkeys(a.strip().lower() for a in value.replace(";", ",").split(",") if a.strip()))
 
 
 def _file_values(path: Path) -> dict[str, object]:

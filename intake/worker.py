@@ -28,6 +28,7 @@ from intake import bounces, originals, replies, sender
 from intake import mailbox as imap
 from intake.archive import Limits
 from intake.background import BackgroundSender
+from intake.daily import Daily
 from intake.logs import get_logger
 from intake.message import decode, header_only_original
 from intake.pipeline import NOT_ATTEMPT, Processed, process
@@ -95,6 +96,7 @@ class Worker:
         self._sender: BackgroundSender | None = None  # set while run_forever sends in a thread
         self.mime_limits, reader_limits = limits_from_settings(settings)
         self.read = functools.partial(read_attachment, limits=reader_limits)
+        self.daily = Daily(settings, profile, store)
 
     # -- folders -----------------------------------------------------------------
     def poll_folders(self) -> list[str]:
@@ -349,6 +351,8 @@ class Worker:
         elif "process" in stages:
             wake = self._sender.wake if self._sender else (lambda: None)
             timed("decide_s", lambda: self.decide_pending(summary, stop, decided=wake))
+        if stages & {"process", "send"}:  # the digest and automatic reminders, when due (queued here, sent below)
+            timed("daily_s", lambda: self.daily.run(self.clock()))
         if "send" in stages:
             timed("send_s", lambda: self.send_queued(summary))
         if "fetch" in stages and box is not None:

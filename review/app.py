@@ -28,7 +28,7 @@ from ledger.models import utcnow
 from ledger.store import Store
 from review import labels
 from review.auth import SESSION_COOKIE, SESSION_MAX_AGE, LoginLimiter, SessionCodec, new_session, signing_key
-from review.routers import ROUTERS
+from review.routers import ROUTERS, reminders
 from review.site import CsrfRefused, NotLoggedIn, Site
 from templates import PAGES_DIR, text
 
@@ -59,6 +59,7 @@ def create_app(settings: Settings, *, profile: Profile | None = None, engine: sa
     _install_session(app, site)
     for router in ROUTERS:
         app.include_router(router)
+    app.include_router(reminders.router)  # 催报 and the unit page (issue 17)
     app.state.site = site
     app.state.engine, app.state.profile, app.state.limiter = engine, profile, site.limiter
     return app
