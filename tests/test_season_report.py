@@ -2,8 +2,8 @@
 
 One ledger, filled through the real ``Store``, in three cities: a rejected summary followed
 by its accepted correction, a summary superseded by a newer one, a summary waiting for
-review, accepted increases (one quota raised twice), rejected increases and a summary
-that arrived after the window. The report is written once by the command; the tests
+review, accepted increases (one quota raised twice, one by staff after review), rejected
+increases and a summary that arrived after the window. The report is written once by the command; the tests
 compare it with figures computed here from the ORM rows, and with the dashboard.
 """
 
@@ -22,6 +22,7 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 from openpyxl import load_workbook
+from sqlalchemy.orm import Session
 
 from cli.main import cli as main
 from config.profile import load_profile
@@ -81,7 +82,7 @@ def ledger(tmp_path_factory) -> tuple[str, list[str]]:
     migrate(engine)
     a, b, c, d, e = (s["name"] for s in anhui_schools(5))  # 合肥市 ×3, 马鞍山市, 淮南市
     seed(engine, units=5, quotas={(2025, a, BIM, "初级"): 30, (2025, a, ROBOT, "中级"): 40,
-                                  (2025, d, ROBOT, "中级"): 20})
+                                  (2025, d, ROBOT, "中级"): 20, (2025, b, BIM, "初级"): 10})
     book = Book(engine)
     book.mail(a, "summary", DAY, summary(a, (BIM, "初级", 25)), decided(ReasonCode.FORM_STAMP_MISSING))
     book.mail(a, "summary", DAY + timedelta(days=1), summary(a, (BIM, "初级", 30), (ROBOT, "中级", 40)), ACCEPTED)
@@ -99,6 +100,14 @@ def ledger(tmp_path_factory) -> tuple[str, list[str]]:
               decided(ReasonCode.QUOTA_NOT_APPROVED))
     book.mail(e, "summary", datetime(2025, 5, 6, 10, 0, tzinfo=SHANGHAI), summary(e, (BIM, "初级", 6)),
               decided(ReasonCode.WINDOW_CLOSED))
+    # B's increase waited for review; staff accepted it (the review page's path into the store).
+    book.mail(b, "increase", DAY + timedelta(days=5), increase(b, BIM, "初级", 10, 16),
+              decided(ReasonCode.OCR_LOW_CONFIDENCE))
+    with Session(engine) as s, s.begin():
+        waiting = s.execute(sa.select(Submission).where(Submission.unit == b, Submission.kind == "increase")).scalar_one()
+        book.store.apply_increase(s, Claim(b, 2025, "increase"), waiting, increase(b, BIM, "初级", 10, 16),
+                                  DAY + timedelta(days=6), actor="staff:王老师")
+        waiting.decision = "accepted"
     engine.dispose()
     return url, [a, b, c, d, e]
 
@@ -192,6 +201,7 @@ def test_final_quotas_and_their_increase_history_equal_the_ledgers(report, expec
     history = [(r[3], r[5], r[6], r[7]) for r in rows(book["调增记录"])]
     assert sorted(history) == sorted(expected["changes"])
     assert all(r[-1].endswith("@school.example.cn>") and r[8] == "调增申请" for r in rows(book["调增记录"]))
+    assert [r[9] for r in rows(book["调增记录"])] == ["系统自动受理"] * 3 + ["工作人员王老师"]  # by the mail's arrival
 
 
 def test_the_report_shows_the_dashboards_figures(report, ledger):
@@ -208,9 +218,9 @@ def test_the_report_shows_the_dashboards_figures(report, ledger):
     assert {d: n for d, n in board.per_day} == {d: n for d, n in days.items() if d.month in (3, 4)}
     assert days[datetime(2025, 5, 6).date()] == 1  # outside every window: listed, not charted
     overview = dict(rows(book["总览"]))
-    assert (overview["通过"], overview["退回"], overview["待审核"]) == (6, 3, 1) == tuple(
+    assert (overview["通过"], overview["退回"], overview["待审核"]) == (7, 3, 1) == tuple(
         board.by_decision.get(k, 0) for k in ("accepted", "rejected", "review"))
-    assert overview["收到邮件（封）"] == board.messages_total == 12
+    assert overview["收到邮件（封）"] == board.messages_total == 13
 
 
 # --- the PDF -----------------------------------------------------------------------------------
@@ -231,14 +241,14 @@ def test_the_pdf_text_holds_the_figures(report, expected):
         content = re.sub(r"\s+", " ", " ".join(page.extract_text() or "" for page in pdf.pages))
     flat = content.replace(" ", "")
     assert NAME in flat
-    assert "有效提交10份（通过6，退回3，待审核1）" in flat
-    assert "拟申报113人" in flat and "指标调增3次" in flat
+    assert "有效提交11份（通过7，退回3，待审核1）" in flat
+    assert "拟申报113人" in flat and "指标调增4次" in flat
     for heading in ("每日收到的提交", "按地市", "按证书", "指标调增记录"):
         assert heading in flat
     hefei = expected["planned"]["合肥市"]
     approved = sum(n for (unit, _c, _l), n in expected["quotas"].items() if expected["city"][unit] == "合肥市")
     # 所属市 单位数 已通过的单位数 通过 退回 待审核 初级 中级 高级 拟申报人数合计 批准指标合计
-    row = f"合肥市 3 2 3 1 1 {' '.join(str(hefei[lv]) for lv in LEVELS)} {sum(hefei.values())} {approved}"
+    row = f"合肥市 3 2 4 1 1 {' '.join(str(hefei[lv]) for lv in LEVELS)} {sum(hefei.values())} {approved}"
     assert row in content, content
     assert "另有1份在受理时段以外收到" in flat
 
@@ -249,7 +259,7 @@ def test_the_pdf_text_holds_the_figures(report, expected):
 def test_the_command_says_what_it_wrote(report):
     xlsx, pdf, out = report
     assert str(xlsx) in out and str(pdf) in out
-    assert "有效提交 10 份（通过 6，退回 3，待审核 1），拟申报 113 人，指标调增 3 次" in out
+    assert "有效提交 11 份（通过 7，退回 3，待审核 1），拟申报 113 人，指标调增 4 次" in out
 
 
 def test_a_bad_command_line_an_empty_ledger_and_an_unwritable_directory(ledger, tmp_path):
