@@ -14,6 +14,7 @@ import numpy as np
 
 BBox = tuple[int, int, int, int]
 WORK_WIDTH = 1800  # px: wider pages are searched for rules on a smaller copy
+FULL_RULE = 0.45  # a rule spans this share of the table at least, or it is a partial one
 
 
 @dataclass(frozen=True)
@@ -110,38 +111,75 @@ def _find_table(gray: np.ndarray, mask: np.ndarray | None) -> TableLines | None:
     xs = _positions(vert, box, axis=1)
     if len(ys) < 3 or len(xs) < 3:
         return None
+    ys = sorted(ys + _partial_rules(horiz, box, ys, xs))
     cells = _cells(ys, xs, horiz, vert)
     return TableLines(tuple(ys), tuple(xs), tuple(cells), (xs[0], ys[0], xs[-1], ys[-1]), rules)
 
 
 def _positions(mask: np.ndarray, box: BBox, axis: int) -> list[int]:
     """Rule positions: collinear pieces grouped; a rule must span half the table."""
+    return [pos for pos, covered, _ in _rule_groups(mask, box, axis) if covered >= _span(box, axis) * FULL_RULE]
+
+
+def _span(box: BBox, axis: int) -> int:
+    return (box[2] - box[0]) if axis == 0 else (box[3] - box[1])
+
+
+def _rule_groups(mask: np.ndarray, box: BBox, axis: int) -> list[tuple[int, float, tuple[int, int]]]:
+    """Collinear pieces of rule grouped: (position, length covered, (start, end) along the rule)."""
     x0, y0, x1, y1 = box
     sub = mask[y0:y1, x0:x1]
     n, _, stats, centroids = cv2.connectedComponentsWithStats(sub, connectivity=8)
-    span = (x1 - x0) if axis == 0 else (y1 - y0)
-    pieces = []  # (position, length)
+    span = _span(box, axis)
+    pieces = []  # (position, length, start)
     for i in range(1, n):
         length = stats[i, cv2.CC_STAT_WIDTH] if axis == 0 else stats[i, cv2.CC_STAT_HEIGHT]
         thick = stats[i, cv2.CC_STAT_HEIGHT] if axis == 0 else stats[i, cv2.CC_STAT_WIDTH]
         if length < span * 0.04 or thick > length:
             continue
         pos = centroids[i][1] if axis == 0 else centroids[i][0]
-        pieces.append((pos, length))
+        start = stats[i, cv2.CC_STAT_LEFT] if axis == 0 else stats[i, cv2.CC_STAT_TOP]
+        pieces.append((pos, length, start))
     pieces.sort()
     tol = max(6, span // 150)
-    groups: list[list[tuple[float, int]]] = []
+    groups: list[list[tuple[float, int, int]]] = []
     for p in pieces:
         if groups and p[0] - groups[-1][-1][0] <= tol:
             groups[-1].append(p)
         else:
             groups.append([p])
     out = []
+    offset, along = (y0, x0) if axis == 0 else (x0, y0)
     for g in groups:
-        covered = sum(length for _, length in g)
-        if covered >= span * 0.45:
-            pos = sum(p * length for p, length in g) / covered
-            out.append(int(round(pos + (y0 if axis == 0 else x0))))
+        covered = sum(length for _, length, _ in g)
+        pos = sum(p * length for p, length, _ in g) / covered
+        ends = (min(start for _, _, start in g) + along, max(start + length for _, length, start in g) + along)
+        out.append((int(round(pos + offset)), float(covered), ends))
+    return out
+
+
+def _partial_rules(horiz: np.ndarray, box: BBox, ys: list[int], xs: list[int]) -> list[int]:
+    """Horizontal rules across only some columns (a two-row header: 人数 over 原批准 and 调增后).
+
+    A piece counts when it runs from one column rule to another, covers at least a column,
+    and splits a row into two parts each at least a third of a usual row's height: the
+    strokes of a character, a seal's edge or an underline do neither."""
+    if len(ys) < 3 or len(xs) < 3:
+        return []
+    row_h = float(np.median(np.diff(ys)))
+    tol = max(6, (xs[-1] - xs[0]) // 100)
+    narrowest = min(np.diff(xs))
+    out = []
+    for pos, covered, (start, end) in _rule_groups(horiz, box, axis=0):
+        if covered >= _span(box, 0) * FULL_RULE or end - start < narrowest * 0.8 or covered < (end - start) * 0.8:
+            continue
+        if min(abs(start - x) for x in xs) > tol or min(abs(end - x) for x in xs) > tol:
+            continue
+        above = max((y for y in ys if y < pos), default=None)
+        below = min((y for y in ys if y > pos), default=None)
+        if above is None or below is None or min(pos - above, below - pos) < row_h / 3:
+            continue
+        out.append(pos)
     return out
 
 

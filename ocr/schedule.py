@@ -283,6 +283,7 @@ def _numeric_columns(
         return 0, set()
     reader = len(engines) - 1
     top = [ln for ln in lines if ln.owner[0] == "cell" and cells[ln.owner[1]].row < hints.header_rows]
+    spans = {(cells[ln.owner[1]].row, cells[ln.owner[1]].col): cells[ln.owner[1]].col_span for ln in top}
 
     def look_again(todo: list[Line]) -> None:
         again = _second_look(todo, reader)
@@ -306,7 +307,7 @@ def _numeric_columns(
 
     first = [ln for ln in top if cells[ln.owner[1]].row == 0 or not _long(ln.pixels)]
     _read_into(engines[reader], reader, first, False)
-    header, cols = _header_row(texts(False), hints)
+    header, cols = _header_row(texts(False), hints, spans)
     # The checkers read again what the reader was unsure of: when a header was found, in
     # its cells over columns that may still hold counts (a second count column may hide
     # under a misread); else in all the first lines.
@@ -315,11 +316,11 @@ def _numeric_columns(
         look_again([ln for ln in first if cells[ln.owner[1]].row == header and cells[ln.owner[1]].col not in known])
     else:
         look_again(first)
-    header, cols = _header_row(texts(False), hints)
+    header, cols = _header_row(texts(False), hints, spans)
     if not cols:
         _read_into(engines[reader], reader, top, False)
         look_again(top)
-        header, cols = _header_row(texts(False), hints)
+        header, cols = _header_row(texts(False), hints, spans)
     # A seal over the header can hide its words: a column whose first body rows read as
     # plain numbers is a number column too (the row numbers' column included, which only helps).
     body = [(col, compact(text)) for (r, col), text in texts(True).items() if r > header]
@@ -356,9 +357,21 @@ def _text_columns(top: list[Line], cells: Sequence[Place], header: int, reader: 
     return out
 
 
-def _header_row(texts: dict[tuple[int, int], str], hints: ColumnHints) -> tuple[int, set[int]]:
+def _header_row(
+    texts: dict[tuple[int, int], str], hints: ColumnHints, spans: dict[tuple[int, int], int] | None = None
+) -> tuple[int, set[int]]:
+    """The last of the first rows whose cells name a count, and the columns they head. A
+    two-row header counts as one: a merged 人数 over 原批准 and 调增后 heads both columns."""
+    spans = spans or {}
+    width = max((col + spans.get((r, col), 1) for r, col in texts), default=0)
+    header, cols = 0, set()
     for row in range(hints.header_rows):
-        cols = {col for (r, col), text in texts.items() if r == row and any(h in compact(text) for h in hints.numbers)}
-        if cols:
-            return row, cols
-    return 0, set()
+        named = [col for (r, col), text in texts.items() if r == row and any(h in compact(text) for h in hints.numbers)
+                 and not (col == 0 and spans.get((r, col), 1) >= width > 1)]  # a title across the table
+        if not named:
+            if cols:
+                break
+            continue
+        header = row
+        cols |= {c for col in named for c in range(col, col + spans.get((row, col), 1))}
+    return header, cols

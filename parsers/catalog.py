@@ -30,7 +30,9 @@ MIN_MARGIN = 8.0  # and how far ahead of the runner-up it must be
 CONFIDENT_SCORE = 92.0  # a fuzzy match this close (with the margin) is trusted without review
 
 _SPACE = re.compile(r"\s+")
-_DAMAGED_SUFFIX = re.compile(r"职业技能.{0,5}$")
+# The suffix as OCR damages it: two of its neighbouring characters kept (职业支能等级证-3,
+# 职业技能等级书, 能等级证书 …) and the rest garbled or cut.
+_DAMAGED_SUFFIX = re.compile(r"(职业.?.?能|职.?技能|技能等|能等级|等级证).{0,6}$")
 
 
 def normalise(text: str) -> str:
@@ -41,8 +43,8 @@ def normalise(text: str) -> str:
     for suffix in SUFFIXES:
         if key.endswith(suffix) and len(key) > len(suffix) + 1:
             return key[: -len(suffix)]
-    # The suffix misread or cut by OCR (职业技能等级书, 职业技能等): no catalogue name
-    # contains 职业技能, so everything from it on is the suffix.
+    # The suffix misread or cut by OCR: no catalogue name holds two neighbouring characters
+    # of 职业技能等级证, so everything from them on is the suffix.
     return _DAMAGED_SUFFIX.sub("", key) if len(_DAMAGED_SUFFIX.sub("", key)) > 1 else key
 
 

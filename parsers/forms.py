@@ -28,7 +28,7 @@ from domain.forms import (
 )
 from ocr.model import Cell, Grid, PageScan, TextLine
 from parsers.catalog import Catalogue
-from parsers.columns import NUMBER_FIELDS, Header, find_header, key
+from parsers.columns import NUMBER_FIELDS, Header, find_header, header_texts, key
 from templates import say, text
 
 # OCR evidence needed to trust a value (engine confidence is 0..1).
@@ -41,6 +41,7 @@ _TRAILING = re.compile(r"\d|填表|填报|日期|联系|电话|时间")
 FREE_UNIT_LABELS = ("学校名称", "单位名称", "校章", "学校（校章）")  # never part of a form's title
 STAMP_WORD = r"\(.{1,2}章\)"  # （校章）（盖章）（公章）… after a unit label, as NFKC leaves the brackets
 TOTAL_LABELS = ("合计", "总计")
+_DAMAGED_TOTAL = re.compile(r"合\D|\D计|总\D")
 APPLICATION_KEYWORDS = ("申报表", "申请表")  # 附件1 and other annexes: a form, but not a quota form
 # Seal scores that count as a stamp. A round shape alone (gray) is weaker evidence:
 # table corners and ring-like glyphs also score, so it must score high.
@@ -54,12 +55,14 @@ _DATE = re.compile(r"(20\d\d)\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
 # ---------------------------------------------------------------- classification
 
 
+TITLE_ROWS = 2  # a title may be a merged row inside the table, above the header
+
+
 def classify(scan: PageScan, profile: Profile) -> str:
     """summary | increase (the profile's form kinds) | application | unknown."""
-    for line in scan.lines:  # top to bottom: the title comes first
-        text = key(line.text)
+    for title in _title_candidates(scan):  # top to bottom: the title comes first
         for rule in profile.forms:
-            if any(key(word) in text for word in rule.title_keywords):
+            if any(key(word) in title for word in rule.title_keywords):
                 return rule.kind
     # A title lost under a seal or smudge: the table header still names the form,
     # when exactly one rule explains every column of it.
@@ -82,6 +85,18 @@ def classify(scan: PageScan, profile: Profile) -> str:
     return "unknown"
 
 
+def _title_candidates(scan: PageScan) -> list[str]:
+    """Lines above the table, then the table's first rows when they are merged across it."""
+    if scan.grid is None:
+        return [key(line.text) for line in scan.lines]
+    top = scan.grid.bbox[1]
+    above = [key(line.text) for line in scan.lines if line.bbox[3] <= top + 5]
+    merged = [key(c.text) for c in scan.grid.cells
+              if c.row < TITLE_ROWS and c.col_span == scan.grid.n_cols > 1 and c.text.strip()]
+    below = [key(line.text) for line in scan.lines if line.bbox[3] > top + 5]
+    return above + merged + below
+
+
 def _names_all_fields(words: str, rule: FormRule) -> bool:
     return all(any(key(name) in words for name in names) for names in rule.columns.values())
 
@@ -90,7 +105,7 @@ def _explains_header(grid: Grid, rule: FormRule) -> bool:
     header = find_header(grid, rule, by_elimination=False)
     if header is None:
         return False
-    named = {c.col for c in grid.row_cells(header.row) if key(c.text)}
+    named = set(header_texts(grid, header.row))
     return named <= set(header.columns.values()) | {header.seq}
 
 
@@ -150,8 +165,7 @@ def read_unit(lines: Sequence[TextLine], source: str) -> Value:
         unit = re.split(r"[:：]", text, maxsplit=1)[1] if re.search(r"[:：]", text) else ""
         if not unit:  # label without a colon: take what follows the label
             unit = text.split(label, 1)[1]
-        unit = re.sub(rf"^(?:{STAMP_WORD})+", "", unit)
-        unit = _TRAILING.split(unit.strip("()（）:： "), maxsplit=1)[0].strip("()（）:： ")
+        unit = _unit_name(unit)
         confidence = line.confidence
         if not unit:
             beside = _right_of(line, lines)
@@ -160,6 +174,12 @@ def read_unit(lines: Sequence[TextLine], source: str) -> Value:
         confident = bool(unit) and (source == "text" or confidence >= TEXT_MIN_CONFIDENCE)
         return Value(unit, confident)
     return Value("", False)
+
+
+def _unit_name(after_label: str) -> str:
+    """The name in what follows a unit label: no stamp word before it, no date or phone after it."""
+    unit = re.sub(rf"^(?:{STAMP_WORD})+", "", after_label)
+    return _TRAILING.split(unit.strip("()（）:： "), maxsplit=1)[0].strip("()（）:： ")
 
 
 def _unit_label(text: str) -> str | None:
@@ -185,8 +205,8 @@ def _unit_in_table(scan: PageScan, source: str) -> Value | None:
     for row in range(min(2, scan.grid.n_rows)):
         for cell in scan.grid.row_cells(row):
             found = re.search(rf"(?:{labels})(?:{STAMP_WORD})?[:：](.+)", key(cell.text))
-            if found and found.group(1).strip("()（）:： "):
-                unit = found.group(1).strip("()（）:： ")
+            unit = _unit_name(found.group(1)) if found else ""
+            if unit:
                 return Value(unit, source == "text" or cell.confidence >= TEXT_MIN_CONFIDENCE)
     return None
 
@@ -244,8 +264,13 @@ class _Row:
         return self.certificate.confident and self.level.confident and all(v.confident for v in self.numbers.values())
 
 
+def _is_total_label(text: str) -> bool:
+    """合计 or 总计, or a two-character cell OCR left half of (合记, 台计)."""
+    return any(label in text for label in TOTAL_LABELS) or bool(_DAMAGED_TOTAL.fullmatch(text))
+
+
 def _is_total_row(grid: Grid, row: int) -> bool:
-    return any(any(label in key(c.text) for label in TOTAL_LABELS) for c in grid.row_cells(row)) or any(
+    return any(_is_total_label(key(c.text)) for c in grid.row_cells(row)) or any(
         any(label in key(c.text) for label in TOTAL_LABELS)
         for c in grid.cells
         if c.row < row < c.row + c.row_span  # a merged 合计 cell started above

@@ -74,6 +74,8 @@ def test_duplicate_keys_keep_first_canonical_name():
     [
         ("云计算平台运维与开发职业技能等", "云计算平台运维与开发"),  # suffix cut at the cell edge
         ("计算开发与运维职业技能等级书", "云计算开发与运维"),  # suffix misread, first character lost
+        ("工业互联网网络运维职业支能等级证-3", "工业互联网网络运维"),  # 技 misread, a stroke of 书 left
+        ("智能终端产品调试与维修职业支能等级证=", "智能终端产品调试与维修"),
     ],
 )
 def test_damaged_suffix_from_ocr_is_stripped_before_matching(read, canonical):

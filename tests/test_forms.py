@@ -322,3 +322,46 @@ def test_a_date_run_into_the_unit_line_ends_the_name():
     lines = (TextLine("填报单位（盖章）：铜陵理工学校 填报日期：2025年3月27日", 0.95, (60, 100, 900, 130)),)
     form = read(PageScan(base.width, base.height, base.grid, lines, base.seals), source="text").form
     assert form.unit == "铜陵理工学校"
+
+
+def test_two_row_header_with_a_merged_count_cell_is_an_increase_form():
+    """人数 merged over 原批准人数 and 调增后人数, the title a merged row inside the table: the
+    summary's 申报人数 must not claim the merged cell (it read 28 numbers as a summary's)."""
+    rows = [
+        [_cell(0, 0, "2025年1+X证书制度试点指标调增申请表", col_span=5), None, None, None, None],
+        [_cell(1, 0, "序号", row_span=2), _cell(1, 1, "证书名称", row_span=2), _cell(1, 2, "证书级别", row_span=2),
+         _cell(1, 3, "申报人数", col_span=2), None],
+        [None, None, None, "原批准人数（人）", "调增后人数"],
+        ["1", "老年照护", "中级", "20", "35"],
+        ["2", "物流管理", "高级", "8", "12"],
+    ]
+    reading = read(scan(rows, title=None))
+    assert reading.kind == "increase"
+    assert [(l.certificate, l.approved, l.requested) for l in reading.form.lines] == [
+        ("老年照护", 20, 35), ("物流管理", 8, 12)]
+
+
+def test_header_words_offices_use_beyond_the_profile_list():
+    rows = [
+        ["序 号", "1+X证书名称", "等级", "原批准数", "调增后总人数", "备注"],
+        ["1", "老年照护", "中级", "20", "35", ""],
+    ]
+    reading = read(scan(rows, title="指标调增申请表"))
+    assert [(l.certificate, l.level, l.approved, l.requested) for l in reading.form.lines] == [
+        ("老年照护", "中级", 20, 35)]
+
+
+def test_garbled_name_header_is_found_by_elimination_past_a_remarks_column():
+    rows = [
+        ["序号", "职业能要", "级别", "拟申报人数", "备注"],
+        ["1", "老年照护", "中级", "20", ""],
+        ["合  计", "", "", "20", ""],
+    ]
+    form = read(scan(rows)).form
+    assert [(l.certificate, l.count) for l in form.lines] == [("老年照护", 20)]
+
+
+@pytest.mark.parametrize("label", ["合记", "台计", "合  计"])
+def test_a_half_read_total_label_still_ends_the_lines(label):
+    form = read(scan([SUMMARY_HEADER, ["1", "物流管理", "中级", "18"], [label, "", "", "18"]])).form
+    assert [l.certificate for l in form.lines] == ["物流管理"] and form.total == 18

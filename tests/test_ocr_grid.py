@@ -74,6 +74,39 @@ def test_cell_spanning_two_rows_is_one_merged_cell():
     assert len(table.cells) == 4 * 3 - 1
 
 
+def test_two_row_header_rule_under_only_some_columns_splits_them():
+    """人数 merged over 原批准 and 调增后: the rule between the two header rows runs under the
+    last two columns only (a third of the table), yet it makes a row of its own."""
+    img = Image.new("L", (1300, 900), 255)
+    d = ImageDraw.Draw(img)
+    xs, ys = [100, 250, 700, 850, 1000, 1150], [100, 170, 240, 310, 380, 450]
+    for y in ys:
+        d.line([(xs[0], y), (xs[-1], y)], fill=0, width=3)
+    for x in xs:
+        d.line([(x, ys[0]), (x, ys[-1])], fill=0, width=3)
+    d.line([(xs[3], 135), (xs[5], 135)], fill=0, width=3)  # the partial rule, mid first row
+    d.rectangle([xs[4] - 4, ys[0] + 4, xs[4] + 4, 133], fill=255)  # 人数 spans both columns
+    table = find_table(np.asarray(img))
+    assert table.n_rows == 6 and table.n_cols == 5
+    spans = {(c.row, c.col): (c.row_span, c.col_span) for c in table.cells}
+    assert spans[(0, 0)] == spans[(0, 1)] == spans[(0, 2)] == (2, 1)  # 序号, 证书, 级别 span both rows
+    assert spans[(0, 3)] == (1, 2) and spans[(1, 3)] == spans[(1, 4)] == (1, 1)
+
+
+def test_strokes_inside_a_row_make_no_rule():
+    """An underline under one cell's text is no rule: it starts and ends away from the columns."""
+    img = Image.new("L", (1300, 700), 255)
+    d = ImageDraw.Draw(img)
+    xs, ys = [100, 400, 700, 1000], [100, 200, 300, 400, 500]
+    for y in ys:
+        d.line([(xs[0], y), (xs[-1], y)], fill=0, width=3)
+    for x in xs:
+        d.line([(x, ys[0]), (x, ys[-1])], fill=0, width=3)
+    d.line([(440, 250), (660, 250)], fill=0, width=3)
+    table = find_table(np.asarray(img))
+    assert table.n_rows == 4
+
+
 def test_page_without_a_table_has_no_grid():
     img = Image.new("L", (2480, 3508), 255)
     ImageDraw.Draw(img).text((200, 200), "附件1", fill=0)

@@ -8,14 +8,13 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from testkit.forms import NOTO_SANS
-from testkit.ocr_samples import Degradation
 from ocr import outline, scan_page
 from ocr.engines import Engine, LineText, RapidEngine, TesseractEngine, default_engines
 from ocr.errors import EngineTimeout
 from ocr.model import ColumnHints, PageScan
 from parsers.columns import ANY_FORM
-from testkit.ocr_samples import CATEGORIES, long_name_sample, make_sample, scan
+from testkit.forms import NOTO_SANS
+from testkit.ocr_samples import CATEGORIES, Degradation, long_name_sample, make_sample, scan
 
 ENGINES = default_engines()
 
@@ -233,8 +232,8 @@ class Recording(Engine):
 
 def _bench_scan(seed: int, engines):
     """A page of the forms benchmark (names in one wide cell line each), read with ``engines``."""
-    from testkit.forms.samples import make_sample as bench_sample
     from parsers.documents import iter_pages
+    from testkit.forms.samples import make_sample as bench_sample
 
     sample = bench_sample("scan_color", seed)
     image = list(iter_pages(sample.data, sample.filename))[-1].render()
@@ -353,3 +352,15 @@ def test_the_checker_leaves_the_last_names_to_a_reader_that_would_finish_them_so
     assert len(queue.take(top=True)) == 1
     queue.timed(False, Paced(0.0), 0, _lines(20, "cell", start=30))  # now it has read far faster
     assert len(queue.take(top=False)) == 1
+
+
+def test_a_two_row_header_heads_every_column_under_its_merged_count_cell():
+    """人数 merged over 原批准数 and 调增后人数: both columns are read as numbers by both engines,
+    and a title across the table (it says 调增) heads none."""
+    from ocr.schedule import _header_row
+
+    texts = {(0, 0): "2025年指标调增申请表", (1, 0): "序号", (1, 1): "证书名称", (1, 2): "级别", (1, 3): "人数",
+             (2, 3): "原批准数", (2, 4): "调增后人数", (3, 3): "20", (3, 4): "35"}
+    spans = {(0, 0): 5, (1, 3): 2}
+    assert _header_row(texts, ANY_FORM, spans) == (2, {3, 4})
+    assert _header_row({(0, 0): "序号", (0, 3): "拟申报人数", (1, 3): "12"}, ANY_FORM) == (0, {3})
