@@ -189,6 +189,7 @@ def write_pdf(season: Season, profile: Profile, path: Path, made_at: datetime) -
     story += [Paragraph(text("report.section.increases"), styles["h2"])]
     steps = step_rows(season, zone)
     if steps:
+        # 邮件收到时间, 单位名称, 证书名称, 级别, 原批准人数, 调整后人数, 操作者 of the workbook's 调增记录
         short = [(r[0], r[3], r[4], r[5], r[6], r[7], r[9]) for r in steps]
         fixed = [72, 100, 130, 32, 50, 50]
         story.append(_table(headers("increases.short"), short, [*fixed, width - sum(fixed)]))
@@ -206,10 +207,12 @@ def _widths(width: float, columns: int, first: float, second: float | None = Non
 
 
 def _footer(title: str, pages: list[int], canvas, doc) -> None:
+    from reportlab.lib.units import mm
+
     pages.append(doc.page)
     canvas.saveState()
     canvas.setFont(FONT, 7.5)
     canvas.setFillColor(MUTED)
-    canvas.drawRightString(doc.pagesize[0] - doc.rightMargin, 8 * 2.83,
+    canvas.drawRightString(doc.pagesize[0] - doc.rightMargin, 8 * mm,
                            say("report.page", title=title, page=doc.page))
     canvas.restoreState()
