@@ -39,9 +39,9 @@ def render(f: Figures, profile: Profile, site_url: str, now: datetime) -> tuple[
     zone = profile.timezone
     today, since = now.astimezone(zone).date(), f.since.astimezone(zone)
     link = [say("digest.link", url=site_url)] if site_url else []
-    if f.quiet:
+    if f.quiet:  # one line
         return (say("digest.subject.quiet", date=today),
-                "\n".join([say("digest.quiet", since=since, left=days_left(profile, today)), *link]) + "\n")
+                " ".join([say("digest.quiet", since=since, left=days_left(profile, today)), *link]) + "\n")
     by = f.new_by_outcome
     lines = [text("digest.greeting"), "", say("digest.intro", since=since, office=profile.office), "",
              say("digest.new", count=f.new_mail, accepted=by.get("accepted", 0), rejected=by.get("rejected", 0),

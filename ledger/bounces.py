@@ -63,8 +63,6 @@ def bounced(conn: sa.Connection | Session, addresses: Iterable[str] | None = Non
     return dict(conn.execute(query).all())
 
 
-def bounced_since(conn: sa.Connection | Session, since: datetime | None) -> list[str]:
-    query = sa.select(BouncedAddress.address).distinct()
-    if since is not None:
-        query = query.where(BouncedAddress.at > since)
-    return sorted(conn.execute(query).scalars())
+def bounced_after(conn: sa.Connection | Session, after_id: int) -> list[str]:
+    """Addresses of the bounces recorded after row ``after_id`` (for the staff digest)."""
+    return sorted(set(conn.execute(sa.select(BouncedAddress.address).where(BouncedAddress.id > after_id)).scalars()))

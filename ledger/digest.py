@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ledger.bounces import bounced_since
-from ledger.models import Digest, Event, Message, Reply, Submission
+from ledger.bounces import bounced_after
+from ledger.models import BouncedAddress, Digest, Event, Message, Reminder, Reply, Submission
 from ledger.records import FAILED, QUEUED, OutgoingReply, unfiled_status
-from ledger.reminders import reminded_since
+from ledger.reminders import reminded_after
 
 FIRST_DIGEST_COVERS = timedelta(days=1)
 
@@ -31,6 +31,7 @@ class Figures:
     unfiled: int
     reminded: tuple[tuple[str, str], ...]  # (unit, actor) since the last digest
     bounced: tuple[str, ...]  # addresses that bounced since the last digest
+    last_ids: dict[str, int] = field(default_factory=dict)  # the rows this digest counted up to
 
     @property
     def quiet(self) -> bool:
@@ -38,15 +39,21 @@ class Figures:
                     or self.reminded or self.bounced)
 
 
-def last_digest(conn: sa.Connection | Session) -> datetime | None:
-    return conn.execute(sa.select(sa.func.max(Digest.created_at))).scalar_one()
+def _last(s: Session) -> Digest | None:
+    return s.execute(sa.select(Digest).order_by(Digest.day.desc()).limit(1)).scalar_one_or_none()
 
 
 def figures(engine: sa.Engine, now: datetime) -> Figures:
+    """What happened since the last digest: rows after the ones it counted (clock-proof), or for
+    the first digest, mail that arrived in the day before ``now``."""
     with Session(engine) as s:
-        since = last_digest(s) or now - FIRST_DIGEST_COVERS
-        outcomes = Counter(o or "ignored" for o in s.execute(
-            sa.select(Message.outcome).where(Message.created_at > since)).scalars())
+        last = _last(s)
+        seen = last.figures if last is not None else {}
+        since = last.created_at if last is not None else now - FIRST_DIGEST_COVERS
+        new = sa.select(Message.outcome)
+        new = new.where(Message.id > seen["last_message"]) if "last_message" in seen else \
+            new.where(Message.received_at > since)
+        outcomes = Counter(o or "ignored" for o in s.execute(new).scalars())
         review = s.execute(sa.select(Submission.message_pk, sa.func.min(Submission.received_at))
                            .where(Submission.decision == "review").group_by(Submission.message_pk)).all()
         outbox = dict(s.execute(sa.select(Reply.status, sa.func.count()).where(Reply.status.in_([QUEUED, FAILED]))
@@ -56,7 +63,14 @@ def figures(engine: sa.Engine, now: datetime) -> Figures:
             since=since, new_mail=sum(outcomes.values()), new_by_outcome=dict(outcomes),
             waiting_review=len(review), oldest_review=min((at for _pk, at in review), default=None),
             unsent=outbox.get(QUEUED, 0), refused=outbox.get(FAILED, 0), unfiled=unfiled,
-            reminded=tuple(reminded_since(s, since)), bounced=tuple(bounced_since(s, since)))
+            reminded=tuple(reminded_after(s, seen.get("last_reminder", 0))),
+            bounced=tuple(bounced_after(s, seen.get("last_bounce", 0))),
+            last_ids={"last_message": _max(s, Message), "last_reminder": _max(s, Reminder),
+                      "last_bounce": _max(s, BouncedAddress)})
+
+
+def _max(s: Session, model) -> int:
+    return s.execute(sa.select(sa.func.coalesce(sa.func.max(model.id), 0))).scalar_one()
 
 
 def record_digest(engine: sa.Engine, day: date, figures: Figures, mails: Sequence[OutgoingReply],
@@ -66,7 +80,7 @@ def record_digest(engine: sa.Engine, day: date, figures: Figures, mails: Sequenc
         with Session(engine) as s, s.begin():
             s.add(Digest(day=day, addresses=[m.to_addr for m in mails], created_at=now, figures={
                 "new_mail": figures.new_mail, "waiting_review": figures.waiting_review, "unsent": figures.unsent,
-                "unfiled": figures.unfiled, "quiet": figures.quiet}))
+                "unfiled": figures.unfiled, "quiet": figures.quiet, **figures.last_ids}))
             s.flush()  # the unique day answers here
             for mail in mails:
                 s.add(Reply(message_pk=None, kind="digest", to_addr=mail.to_addr, reply_message_id=mail.reply_message_id,

@@ -152,12 +152,11 @@ def reminders_of(engine: sa.Engine, unit_id: int) -> list[SentReminder]:
     return [SentReminder(*row) for row in rows]
 
 
-def reminded_since(conn: sa.Connection | Session, since: datetime | None) -> list[tuple[str, str]]:
-    """(unit, actor) of every reminder recorded after ``since`` (for the staff digest)."""
-    query = sa.select(Unit.name, Reminder.actor).join(Unit, Unit.id == Reminder.unit_id).order_by(Reminder.id)
-    if since is not None:
-        query = query.where(Reminder.created_at > since)
-    return [tuple(r) for r in conn.execute(query).all()]
+def reminded_after(conn: sa.Connection | Session, after_id: int) -> list[tuple[str, str]]:
+    """(unit, actor) of every reminder recorded after row ``after_id`` (for the staff digest)."""
+    return [tuple(r) for r in conn.execute(
+        sa.select(Unit.name, Reminder.actor).join(Unit, Unit.id == Reminder.unit_id)
+        .where(Reminder.id > after_id).order_by(Reminder.id)).all()]
 
 
 @dataclass(frozen=True)
