@@ -153,3 +153,51 @@ def test_staff_corrects_and_accepts_in_the_browser(served, browser, smtp_sink):
     assert "json" in page.inner_text("main table")  # the download is in the log, with the staff name
     assert STAFF in page.inner_text("main table")
     shot(page, "exports")
+
+
+def test_staff_preview_and_send_reminders_in_the_browser(served, browser, smtp_sink):
+    from ledger.reminders import candidates
+
+    world, base = served
+    due = {c.unit: c for c in candidates(world.engine, world.store.profile, NOW.date()) if c.due}
+    rejected = next(c for c in due.values() if c.rejected is not None)  # a school add_season rejected
+    page = browser.new_page(viewport={"width": 1440, "height": 900}, locale="zh-CN")
+    page.goto(f"{base}/login?next=/")
+    page.fill("input[name=name]", STAFF)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/")
+    page.click("#remind")
+    page.wait_for_url(f"{base}/reminders")
+    ticked = page.locator("#reminder-units tbody tr").filter(has=page.locator("input:checked"))
+    assert sorted(ticked.evaluate_all("rows => rows.map(r => r.dataset.unit)")) == sorted(due)
+    shot(page, "reminders")
+
+    page.click("#preview")
+    page.wait_for_selector("#send-form")
+    card = page.locator(f".preview[data-unit='{rejected.unit}']")
+    assert card.locator(".subject").inner_text() == f"【催报】请于04月10日前报送申报学校汇总表（{rejected.unit}）"
+    body = card.locator(".mail-body").inner_text()
+    assert "截止日期为2025年04月10日（含当天，还有18天）" in body and "上次的问题" in body
+    assert f"邮件主题：{rejected.unit}+2025年证书申报" in body
+    shot(page, "reminders-preview")
+    page.click("#send")
+    page.wait_for_selector(".notice")
+    assert f"已将 {len(due)} 个单位的催报邮件放入发件队列" in page.inner_text(".notice")
+
+    worker = Worker(world.settings, world.store.profile, world.store)
+    first = RunSummary()
+    worker.send_queued(first)
+    worker.send_queued(RunSummary())
+    assert first.sent == len(smtp_sink.received) == len(due)  # one address each, exactly once
+    mails = {m["Subject"]: m for m in smtp_sink.messages()}
+    sent = mails[f"【催报】请于04月10日前报送申报学校汇总表（{rejected.unit}）"]
+    assert sent["In-Reply-To"] == rejected.rejected.message_id
+    assert sent.get_body().get_content().replace("\r\n", "\n").rstrip("\n") == body.rstrip("\n")  # as previewed
+
+    page.goto(f"{base}/reminders")
+    page.locator(f"#reminder-units tr[data-unit='{rejected.unit}'] a").click()
+    page.wait_for_selector("#unit-events")
+    assert page.locator("#unit-events tr").filter(has_text="催报").filter(has_text=rejected.addresses[0]).count() == 1
+    assert "已发送" in page.inner_text("#unit-reminders") and STAFF in page.inner_text("#unit-reminders")
+    shot(page, "unit")
