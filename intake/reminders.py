@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from config.profile import Profile
 from intake.replies import load_templates, new_reply_message_id
 from ledger.records import OutgoingReply
-from ledger.reminders import Candidate, candidates, record_reminder
+from ledger.reminders import NONE, REJECTED, Candidate, candidates, record_reminder
 from templates import say, text
 
 _REASONS = load_templates()
@@ -40,6 +40,7 @@ class SendResult:
     already: list[str] = field(default_factory=list)  # reminded today already
     no_address: list[str] = field(default_factory=list)
     closed: list[str] = field(default_factory=list)  # its form's window is not open
+    not_due: list[str] = field(default_factory=list)  # accepted, or waiting for staff: nothing to remind of
 
 
 def render(candidate: Candidate, profile: Profile, today: date) -> Rendered:
@@ -102,7 +103,9 @@ def send_reminders(engine: sa.Engine, profile: Profile, from_addr: str, unit_ids
     for candidate in candidates(engine, profile, today):
         if candidate.unit_id not in chosen:
             continue
-        if candidate.reminded_today:
+        if candidate.state not in (NONE, REJECTED):
+            result.not_due.append(candidate.unit)
+        elif candidate.reminded_today:
             result.already.append(candidate.unit)
         elif candidate.window is None:
             result.closed.append(candidate.unit)

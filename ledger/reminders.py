@@ -55,7 +55,9 @@ class Candidate:
 
     @property
     def sendable(self) -> bool:
-        return bool(self.addresses) and self.window is not None and not self.reminded_today
+        """Staff may pick it: something is missing, an address works, the window is open, none sent today."""
+        return self.state in (NONE, REJECTED) and bool(self.addresses) and self.window is not None \
+            and not self.reminded_today
 
 
 def open_window(profile: Profile, kind: str, today: date) -> Window | None:

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from config.profile import load_profile
 from config.settings import load_settings
-from domain.decision import Claim, Decision, Outcome, Reason, ReasonCode
+from domain.decision import Claim, Decision, Reason, ReasonCode
 from domain.forms import SummaryForm, SummaryLine
 from intake import reminders
 from intake.worker import Worker
@@ -123,12 +123,12 @@ def test_staff_cannot_remind_outside_the_window_or_twice_a_day(season):
     assert closed.queued == [] and sorted(closed.closed) == sorted(SCHOOLS)
     morning = reminders.send_reminders(engine, PROFILE, "ahxzsbg@126.com", everyone,
                                        datetime(2025, 3, 20, 9, tzinfo=SHANGHAI), "staff:王老师")
-    # Staff may pick an accepted unit too; the bounced and the addressless ones are named, not sent.
-    assert sorted(morning.queued) == sorted([ACCEPTED, REJECTED, SILENT])
+    # Picked but not sent, each named: the accepted unit, the bounced and the addressless ones.
+    assert sorted(morning.queued) == sorted([REJECTED, SILENT]) and morning.not_due == [ACCEPTED]
     assert (sorted(morning.no_address), morning.already) == (sorted([BOUNCED, NO_ADDRESS]), [])
     evening = reminders.send_reminders(engine, PROFILE, "ahxzsbg@126.com", everyone,
                                        datetime(2025, 3, 20, 23, 50, tzinfo=SHANGHAI), "staff:李老师")
-    assert evening.queued == [] and sorted(evening.already) == sorted([ACCEPTED, REJECTED, SILENT])
+    assert evening.queued == [] and sorted(evening.already) == sorted([REJECTED, SILENT])
     next_day = reminders.send_reminders(engine, PROFILE, "ahxzsbg@126.com", [ids[SILENT]],
                                         datetime(2025, 3, 21, 0, 10, tzinfo=SHANGHAI), "staff:李老师")
     assert next_day.queued == [SILENT]  # a new local day (16:10 UTC the day before)
@@ -171,3 +171,32 @@ def test_the_preview_is_the_mail(season):
     mail = message_from_bytes(raw, policy=policy.default)
     assert (mail["Subject"], mail.get_body().get_content().replace("\r\n", "\n")) == (shown.subject, shown.body)
     assert "03月19日 10:00" in shown.body and PROFILE.signature in shown.body
+
+
+def test_the_page_shows_what_cannot_be_sent(season):
+    from fastapi.testclient import TestClient
+
+    from ledger.models import StaffAccount
+    from review.app import create_app
+    from testkit.review import STAFF, csrf, login, staff_hash
+
+    settings, engine, _store, _ = season
+    with engine.begin() as conn:
+        conn.execute(sa.insert(StaffAccount).values(name=STAFF, password_hash=staff_hash(), active=True,
+                                                    session_epoch=0, created_at=datetime(2025, 3, 1, tzinfo=SHANGHAI)))
+    client = TestClient(create_app(settings, profile=PROFILE, engine=engine,
+                                   clock=lambda: datetime(2025, 3, 20, 9, tzinfo=SHANGHAI)), base_url="http://127.0.0.1")
+    login(client)
+    page = client.get("/reminders").text
+    rows = {unit: page.split(f'<tr data-unit="{unit}">')[1].split("</tr>")[0] for unit in SCHOOLS}
+    assert [u for u in SCHOOLS if " checked " in rows[u]] == [REJECTED, SILENT]
+    assert f'<s class="muted bounced" title="已退信">{contact(BOUNCED)}</s>' in rows[BOUNCED]
+    assert "无可用邮箱" in rows[NO_ADDRESS] and "disabled" in rows[NO_ADDRESS] and "disabled" in rows[BOUNCED]
+    ids = {u: rows[u].split('value="')[1].split('"')[0] for u in SCHOOLS}
+    preview = client.post("/reminders/preview", data={"csrf_token": csrf(page), "unit": [ids[BOUNCED], ids[SILENT]]})
+    bounced_card = preview.text.split(f'data-unit="{BOUNCED}"')[1].split("</section>")[0]
+    assert f"没有可用的邮箱（{contact(BOUNCED)} 已退信）" in bounced_card and 'name="unit"' not in bounced_card
+    sent = client.post("/reminders/send", data={"csrf_token": csrf(page), "unit": [ids[BOUNCED], ids[SILENT]]})
+    assert "已将 1 个单位的催报邮件放入发件队列" in sent.text and f"没有可用的邮箱，未发送：{BOUNCED}" in sent.text
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(Reply.to_addr).where(Reply.kind == "reminder")).scalars().all() == [contact(SILENT)]

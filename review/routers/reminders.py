@@ -64,7 +64,8 @@ async def reminder_send(request: Request, site: SiteDep):
     result = reminders.send_reminders(site.engine, site.profile, site.settings.from_address or site.profile.mailbox,
                                       [c.unit_id for c in chosen], site.clock(), member.actor)
     notices = [say("reminders.notice.queued", count=len(result.queued))]
-    for key, units in (("already", result.already), ("no_address", result.no_address), ("closed", result.closed)):
+    for key, units in (("already", result.already), ("no_address", result.no_address), ("closed", result.closed),
+                       ("not_due", result.not_due)):
         if units:
             notices.append(say(f"reminders.notice.{key}", units=text("reminders.list.separator").join(units)))
     return _page(site, request, member, notices=notices)
