@@ -200,3 +200,8 @@ def test_the_page_shows_what_cannot_be_sent(season):
     assert "已将 1 个单位的催报邮件放入发件队列" in sent.text and f"没有可用的邮箱，未发送：{BOUNCED}" in sent.text
     with engine.connect() as conn:
         assert conn.execute(sa.select(Reply.to_addr).where(Reply.kind == "reminder")).scalars().all() == [contact(SILENT)]
+    after = TestClient(create_app(settings, profile=PROFILE, engine=engine,
+                                  clock=lambda: datetime(2025, 4, 11, 9, tzinfo=SHANGHAI)), base_url="http://127.0.0.1")
+    login(after)
+    closed = after.get("/reminders").text
+    assert 'id="closed"' in closed and " checked " not in closed and closed.count("不在受理时段</span>") == len(SCHOOLS)
