@@ -14,6 +14,7 @@ import numpy as np
 
 BBox = tuple[int, int, int, int]
 WORK_WIDTH = 1800  # px: wider pages are searched for rules on a smaller copy
+CANDIDATES = 4  # largest ruled components weighed as the table
 FULL_RULE = 0.45  # a rule spans this share of the table at least, or it is a partial one
 
 
@@ -100,20 +101,51 @@ def _find_table(gray: np.ndarray, mask: np.ndarray | None) -> TableLines | None:
     )
     if n <= 1:
         return None
-    # The table is the ruled component with the largest bounding box.
-    best = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_WIDTH] * stats[1:, cv2.CC_STAT_HEIGHT]))
-    x, y, w, h = (int(v) for v in stats[best, :4])
     page_h, page_w = gray.shape
-    if w < page_w * 0.25 or h < page_h * 0.04:
+    found = _table_box(stats[1:, :4], horiz, vert, page_w, page_h)
+    if found is None:
         return None
-    box = (x, y, x + w, y + h)
-    ys = _positions(horiz, box, axis=0)
-    xs = _positions(vert, box, axis=1)
-    if len(ys) < 3 or len(xs) < 3:
-        return None
+    box, ys, xs = found
     ys = sorted(ys + _partial_rules(horiz, box, ys, xs))
     cells = _cells(ys, xs, horiz, vert)
     return TableLines(tuple(ys), tuple(xs), tuple(cells), (xs[0], ys[0], xs[-1], ys[-1]), rules)
+
+
+def _table_box(
+    boxes: np.ndarray, horiz: np.ndarray, vert: np.ndarray, page_w: int, page_h: int
+) -> tuple[BBox, list[int], list[int]] | None:
+    """The table: of the largest ruled components, the one with the most cells — a photo's
+    sheet edge is a large ruled box with none — joined with its neighbours beside it (a
+    fold breaks the rules of a photographed table into pieces side by side)."""
+    order = np.argsort(-(boxes[:, 2] * boxes[:, 3]))[:CANDIDATES]
+    best = None
+    for i in order:
+        x, y, w, h = (int(v) for v in boxes[i])
+        if w < page_w * 0.25 or h < page_h * 0.04:
+            continue
+        box = _joined((x, y, x + w, y + h), boxes, gap=max(10, page_w // 25))
+        ys, xs = _positions(horiz, box, axis=0), _positions(vert, box, axis=1)
+        cells = (len(ys) - 1) * (len(xs) - 1)
+        if len(ys) >= 3 and len(xs) >= 3 and (best is None or cells > best[0]):
+            best = (cells, box, ys, xs)
+    return best[1:] if best else None
+
+
+def _joined(box: BBox, boxes: np.ndarray, gap: int) -> BBox:
+    """``box`` grown by every component that shares most of its rows and lies within ``gap`` beside it."""
+    x0, y0, x1, y1 = box
+    grown = True
+    while grown:
+        grown = False
+        for x, y, w, h in boxes:
+            bx0, by0, bx1, by1 = int(x), int(y), int(x + w), int(y + h)
+            rows_shared = min(y1, by1) - max(y0, by0)
+            beside = -gap <= max(bx0 - x1, x0 - bx1) <= gap  # near, not inside or around
+            joined = (min(x0, bx0), min(y0, by0), max(x1, bx1), max(y1, by1))
+            if beside and rows_shared >= 0.8 * max(y1 - y0, by1 - by0) and joined != (x0, y0, x1, y1):
+                x0, y0, x1, y1 = joined
+                grown = True
+    return x0, y0, x1, y1
 
 
 def _positions(mask: np.ndarray, box: BBox, axis: int) -> list[int]:
@@ -197,7 +229,9 @@ def _cells(ys: list[int], xs: list[int], horiz: np.ndarray, vert: np.ndarray) ->
     def union(a: int, b: int) -> None:
         parent[find(a)] = find(b)
 
-    band = 4
+    # How far a rule may stray from its position: a photographed sheet's fold bends it.
+    band_y = max(4, int(min(np.diff(ys))) // 6)
+    band = max(4, int(min(np.diff(xs))) // 8)
     for r in range(n_rows):
         top, bottom = ys[r], ys[r + 1]
         margin = (bottom - top) // 5
@@ -211,7 +245,7 @@ def _cells(ys: list[int], xs: list[int], horiz: np.ndarray, vert: np.ndarray) ->
         margin = (right - left) // 5
         for r in range(1, n_rows):
             y = ys[r]
-            strip = horiz[max(0, y - band):y + band + 1, left + margin:right - margin]
+            strip = horiz[max(0, y - band_y):y + band_y + 1, left + margin:right - margin]
             if strip.size and (strip.max(axis=0) > 0).mean() < 0.5:
                 union((r - 1) * n_cols + c, r * n_cols + c)
     groups: dict[int, list[tuple[int, int]]] = {}
@@ -224,6 +258,10 @@ def _cells(ys: list[int], xs: list[int], horiz: np.ndarray, vert: np.ndarray) ->
         r1 = max(r for r, _ in members)
         c0 = min(c for _, c in members)
         c1 = max(c for _, c in members)
+        if len(members) != (r1 - r0 + 1) * (c1 - c0 + 1):
+            # Not a rectangle: rules lost here and there (a fold, a smudge), no merged cell.
+            cells.extend(CellBox(r, c, 1, 1, (xs[c], ys[r], xs[c + 1], ys[r + 1])) for r, c in members)
+            continue
         cells.append(CellBox(r0, c0, r1 - r0 + 1, c1 - c0 + 1, (xs[c0], ys[r0], xs[c1 + 1], ys[r1 + 1])))
     cells.sort(key=lambda cb: (cb.row, cb.col))
     return cells

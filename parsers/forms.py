@@ -203,11 +203,14 @@ def _unit_in_table(scan: PageScan, source: str) -> Value | None:
         return None
     labels = "|".join(re.escape(key(label)) for label in UNIT_LABELS)
     for row in range(min(2, scan.grid.n_rows)):
-        for cell in scan.grid.row_cells(row):
-            found = re.search(rf"(?:{labels})(?:{STAMP_WORD})?[:：](.+)", key(cell.text))
+        cells = scan.grid.row_cells(row)
+        # A merged row whose rules were lost comes back as the row's cells: read them as one.
+        whole = [(key("".join(c.text for c in cells)), min((c.confidence for c in cells), default=0.0))]
+        for written, confidence in [*((key(c.text), c.confidence) for c in cells), *whole]:
+            found = re.search(rf"(?:{labels})(?:{STAMP_WORD})?[:：](.+)", written)
             unit = _unit_name(found.group(1)) if found else ""
             if unit:
-                return Value(unit, source == "text" or cell.confidence >= TEXT_MIN_CONFIDENCE)
+                return Value(unit, source == "text" or confidence >= TEXT_MIN_CONFIDENCE)
     return None
 
 

@@ -365,3 +365,13 @@ def test_garbled_name_header_is_found_by_elimination_past_a_remarks_column():
 def test_a_half_read_total_label_still_ends_the_lines(label):
     form = read(scan([SUMMARY_HEADER, ["1", "物流管理", "中级", "18"], [label, "", "", "18"]])).form
     assert [l.certificate for l in form.lines] == ["物流管理"] and form.total == 18
+
+
+def test_a_unit_row_whose_rules_were_lost_is_read_across_its_cells():
+    rows = [
+        ["学校", "名称(盖章):六安技师学院", "", ""],
+        SUMMARY_HEADER,
+        ["1", "物流管理", "中级", "18"],
+    ]
+    form = read(scan(rows, unit=None)).form
+    assert form.unit == "六安技师学院" and [l.count for l in form.lines] == [18]

@@ -107,6 +107,44 @@ def test_strokes_inside_a_row_make_no_rule():
     assert table.n_rows == 4
 
 
+def _ruled(size, xs, ys, *, gap_at=None, gap=0):
+    img = Image.new("L", size, 255)
+    d = ImageDraw.Draw(img)
+    for y in ys:
+        d.line([(xs[0], y), (xs[-1], y)], fill=0, width=3)
+    for x in xs:
+        d.line([(x, ys[0]), (x, ys[-1])], fill=0, width=3)
+    if gap_at is not None:  # a fold: every row rule broken across the same place
+        d.rectangle([gap_at, ys[0] - 5, gap_at + gap, ys[-1] + 5], fill=255)
+    return img
+
+
+def test_a_table_broken_in_two_by_a_fold_is_one_table():
+    xs, ys = [100, 200, 600, 800, 1000, 1200], [300, 360, 420, 480, 540, 600, 660]
+    img = _ruled((1300, 1000), xs, ys, gap_at=380, gap=45)  # inside the name column
+    table = find_table(np.asarray(img))
+    assert (table.n_rows, table.n_cols) == (6, 5)
+
+
+def test_the_sheet_edge_of_a_photo_is_not_the_table():
+    """A photographed sheet's edge is a large ruled box; the table inside it has the cells."""
+    img = _ruled((1400, 1800), [100, 300, 700, 900, 1100], [500, 560, 620, 680, 740, 800])
+    ImageDraw.Draw(img).rectangle([30, 30, 1370, 1770], outline=0, width=4)
+    table = find_table(np.asarray(img))
+    assert (table.n_rows, table.n_cols) == (5, 4) and table.bbox[0] >= 95
+
+
+def test_rules_lost_in_an_l_shape_merge_nothing():
+    """Missing pieces of rule that would join cells into no rectangle join none of them."""
+    xs, ys = [100, 400, 700, 1000], [100, 200, 300, 400]
+    img = _ruled((1100, 500), xs, ys)
+    d = ImageDraw.Draw(img)
+    d.rectangle([xs[1] - 5, ys[0] + 25, xs[1] + 5, ys[1] - 25], fill=255)  # between (0,0) and (0,1)
+    d.rectangle([xs[0] + 70, ys[1] - 5, xs[1] - 70, ys[1] + 5], fill=255)  # between (0,0) and (1,0)
+    table = find_table(np.asarray(img))
+    assert all(c.row_span == c.col_span == 1 for c in table.cells) and len(table.cells) == 9
+
+
 def test_page_without_a_table_has_no_grid():
     img = Image.new("L", (2480, 3508), 255)
     ImageDraw.Draw(img).text((200, 200), "附件1", fill=0)
