@@ -1,4 +1,5 @@
-# Production image: the worker (and the review server) with Tesseract chi_sim.
+# Production image: the worker (and the review server) with Tesseract chi_sim;
+# fonts-wqy-zenhei is the TrueType Chinese font the season PDF embeds (reportlab cannot embed Noto CJK).
 FROM python:3.11-slim-bookworm
 
 ENV DEBIAN_FRONTEND=noninteractive \
@@ -9,7 +10,7 @@ ENV DEBIAN_FRONTEND=noninteractive \
 
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      tesseract-ocr tesseract-ocr-chi-sim fonts-noto-cjk poppler-utils tzdata libgl1 libglib2.0-0 \
+      tesseract-ocr tesseract-ocr-chi-sim fonts-noto-cjk fonts-wqy-zenhei poppler-utils tzdata libgl1 libglib2.0-0 \
       libtesseract-dev libleptonica-dev pkg-config g++ \
  && rm -rf /var/lib/apt/lists/*
 
