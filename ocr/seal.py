@@ -36,7 +36,11 @@ MAX_CANDIDATES = 25  # Hough circles checked, strongest first
 RED_INK_NONE = 0.0002  # below this share of reddish pixels a page carries no red ink
 SEAL_MARK_MIN = 0.08  # a coloured mark at least this share of the page's short side each way may be a seal
 MARK_LONG_SIDE = 400  # px: the copy coloured marks are looked for on
-MARK_MIN_SPREAD = 30  # channel spread of coloured ink (muted purples and blue-blacks included)
+# Channel spread and lightness of coloured ink: muted purples, blue-blacks and a faint seal
+# pressed lightly (pink, spread ~15) included. A mark missed is a school wrongly rejected
+# for "no stamp"; a mark too many only a look by staff.
+MARK_MIN_SPREAD = 15
+MARK_MAX_LIGHT = 235
 
 
 def find_seals(image: Image.Image | np.ndarray) -> list[Seal]:
@@ -109,7 +113,7 @@ def coloured_mark(image: Image.Image) -> bool:
     copy.thumbnail((MARK_LONG_SIDE, MARK_LONG_SIDE))
     small = np.asarray(copy, dtype=np.int16)
     spread = small.max(axis=2) - small.min(axis=2)
-    ink = ((spread >= MARK_MIN_SPREAD) & (small.min(axis=2) < 200)).astype(np.uint8)
+    ink = ((spread >= MARK_MIN_SPREAD) & (small.min(axis=2) < MARK_MAX_LIGHT)).astype(np.uint8)
     if not ink.any():
         return False
     joined = cv2.dilate(ink, np.ones((7, 7), np.uint8))

@@ -260,7 +260,8 @@ def test_a_seal_in_another_colour_or_shape_is_never_evidently_missing():
     signed = plain.copy()
     ImageDraw.Draw(signed).line((100, 1000, 400, 980), fill=(20, 40, 160), width=4)  # a blue-pen signature
     assert absence_visible(signed)
-    for ink, square in (((110, 40, 150), True), ((30, 40, 90), False)):  # purple square, blue-black round
+    # purple square, blue-black round, a faint pink square pressed lightly (spread ~18)
+    for ink, square in (((110, 40, 150), True), ((30, 40, 90), False), ((232, 214, 216), True)):
         stamped = signed.copy()
         draw = ImageDraw.Draw(stamped)
         box = (520, 120, 680, 280)  # 40 mm at 100 dpi
