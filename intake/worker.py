@@ -91,7 +91,7 @@ class Worker:
         self.clock = clock
         self.process_fn = process_fn
         self.data_dir = Path(settings.data_dir)
-        self.owner = leases.new_holder()
+        self.owner = leases.new_holder()  # this worker's own: another Worker of this process waits out its leases
         self._sent_unrecorded: dict[int, datetime] = {}
         self._sender: BackgroundSender | None = None  # set while run_forever sends in a thread
         self.mime_limits, reader_limits = limits_from_settings(settings)

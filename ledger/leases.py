@@ -1,10 +1,13 @@
 """Lease holders: who claimed a stored message or a queued reply, and whether they are gone.
 
-A holder is ``host:pid:nonce``. A lease normally ends when its time runs out, but a
-worker restarted on the same machine need not wait for that: a holder on this host
-whose process no longer runs (or an earlier process that had our pid, e.g. PID 1 in a
-restarted container) is gone, and so is an earlier attempt of this very process.
-Holders on other machines cannot be checked and are waited out.
+A holder is ``host:pid:run.nonce``: ``run`` is drawn once per process, ``nonce`` once per
+holder (each ``Worker``), so two workers of one process never share a name. A lease
+normally ends when its time runs out, but a worker restarted on the same machine need not
+wait for that: a holder on this host whose process no longer runs, or an earlier process
+that had our pid (e.g. PID 1 in a restarted container: another ``run``), is gone, and so
+is an earlier attempt of this very holder. Another holder of this process may still be at
+work (a second ``Worker`` in a thread) and is waited out, as are holders on other machines,
+which cannot be checked.
 """
 
 from __future__ import annotations
@@ -14,15 +17,19 @@ import secrets
 import socket
 from pathlib import Path
 
+_RUN = secrets.token_hex(4)  # this process; a process started later with our pid draws another
+
 
 def new_holder() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+    """A name for one claimer, unique even among the claimers of one process."""
+    return f"{socket.gethostname()}:{os.getpid()}:{_RUN}.{secrets.token_hex(4)}"
 
 
 def _split(holder: str) -> tuple[str, int, str] | None:
+    """``(host, pid, run)``; holders written before runs were named have a bare nonce, another run."""
     host, _, rest = holder.partition(":")
     pid, _, nonce = rest.partition(":")
-    return (host, int(pid), nonce) if pid.isdigit() and nonce else None
+    return (host, int(pid), nonce.partition(".")[0]) if pid.isdigit() and nonce else None
 
 
 def _running(pid: int) -> bool:
@@ -41,8 +48,10 @@ def _running(pid: int) -> bool:
 def holder_gone(holder: str, me: str) -> bool:
     """True when ``holder`` certainly no longer works on what it claimed."""
     if holder == me:
-        return True  # this process claimed it and did not finish: e.g. the database went away
+        return True  # this holder claimed it and did not finish: e.g. the database went away
     theirs, mine = _split(holder), _split(me)
     if theirs is None or mine is None or theirs[0] != mine[0]:
         return False
-    return theirs[1] == mine[1] or not _running(theirs[1])
+    if theirs[1] == mine[1]:
+        return theirs[2] != mine[2]  # our pid: gone if an earlier process's, at work if this one's
+    return not _running(theirs[1])
