@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from config.profile import FormRule, Profile
 from domain.forms import (
@@ -116,6 +116,7 @@ def _explains_header(grid: Grid, rule: FormRule) -> bool:
 class Value:
     value: object
     confident: bool
+    options: tuple[int, ...] = ()  # a number's readings by every engine, for the sum to choose from
 
 
 def cell_text(cell: Cell | None) -> str:
@@ -137,10 +138,19 @@ def _trusted(cell: Cell | None, source: str, *, number: bool) -> bool:
 
 def read_number(cell: Cell | None, source: str) -> Value:
     """An integer cell. Empty or unreadable → None, never confident (a human must look)."""
+    options = _readings(cell)
     text = key(cell_text(cell)).removesuffix("人").replace(",", "")
     if not text or not text.isdigit() or len(text) > 6:
-        return Value(None, False)
-    return Value(int(text), _trusted(cell, source, number=True))
+        return Value(None, False, options)
+    return Value(int(text), _trusted(cell, source, number=True), options)
+
+
+def _readings(cell: Cell | None) -> tuple[int, ...]:
+    """Every engine's reading of a number cell that is a number."""
+    if cell is None:
+        return ()
+    texts = (key("".join(t.split())).removesuffix("人").replace(",", "") for t in (cell.text, *cell.alternatives))
+    return tuple(dict.fromkeys(int(t) for t in texts if t.isdigit() and len(t) <= 6))
 
 
 def read_level(cell: Cell | None, source: str) -> Value:
@@ -396,6 +406,7 @@ def read_page(
 def _summary(
     rows: list[_Row], total: Value | None, unit: Value, stamp: Value, source: str, notes: list[str]
 ) -> SummaryForm:
+    rows, total = _proven_by_the_sum(rows, total, notes)
     lines = tuple(
         SummaryLine(
             row=r.number,
@@ -428,6 +439,28 @@ def _summary(
         total_confident=total_confident,
         table_confident=bool(lines),
     )
+
+
+def _proven_by_the_sum(rows: list[_Row], total: Value | None, notes: list[str]) -> tuple[list[_Row], Value | None]:
+    """The lines add up to 合计: one number the engines were unsure of is settled when one of
+    its readings is exactly what the sum needs — the total and every other line read with
+    confidence (or, the total unsure, when all lines were sure and a reading of it is their sum)."""
+    if total is None or not rows:
+        return rows, total
+    counts = [r.numbers["count"] for r in rows]
+    unsure = [i for i, v in enumerate(counts) if not v.confident]
+    if total.confident and len(unsure) == 1:
+        i = unsure[0]
+        needed = total.value - sum(v.value for k, v in enumerate(counts) if k != i)
+        if needed in counts[i].options:
+            row = rows[i]
+            rows = [*rows[:i], replace(row, numbers={**row.numbers, "count": Value(needed, True, counts[i].options)}),
+                    *rows[i + 1:]]
+            notes.append(say("attachments.reader.note.count_by_total", row=row.number, count=needed))
+    elif not total.confident and not unsure and sum(v.value for v in counts) in total.options:
+        total = Value(sum(v.value for v in counts), True, total.options)
+        notes.append(say("attachments.reader.note.total_by_lines", total=total.value))
+    return rows, total
 
 
 def _empty_form(kind: str, unit: Value, stamp: Value):

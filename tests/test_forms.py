@@ -105,7 +105,8 @@ def test_wrapped_certificate_name_is_joined():
 
 
 def test_number_read_by_one_engine_only_is_not_confident():
-    rows = summary_rows(["1", "物流管理", "初级", _cell(1, 3, "18", agreed=None)], ["2", "母婴护理", "初级", "12"])
+    rows = summary_rows(["1", "物流管理", "初级", _cell(1, 3, "18", agreed=None)], ["2", "母婴护理", "初级", "12"],
+                        total="")  # no total to prove it either
     form = read(scan(rows)).form
     assert not form.lines[0].confident  # never trusted without the second engine
     assert form.lines[0].count == 18  # still reported, for the reviewer
@@ -375,3 +376,28 @@ def test_a_unit_row_whose_rules_were_lost_is_read_across_its_cells():
     ]
     form = read(scan(rows, unit=None)).form
     assert form.unit == "六安技师学院" and [l.count for l in form.lines] == [18]
+
+
+def test_the_total_settles_the_one_number_the_engines_disagreed_on():
+    """Tesseract read 118, RapidOCR 18; the total and the other line, both sure, need 18."""
+    disputed = _cell(1, 3, "118", conf=0.3, agreed=False, alternatives=("18",))
+    reading = read(scan(summary_rows(["1", "物流管理", "初级", disputed], ["2", "母婴护理", "初级", "12"])))
+    assert [(l.count, l.confident) for l in reading.form.lines] == [(18, True), (12, True)]
+    assert reading.form.total_confident and any("由合计与其余各行核定" in n for n in reading.notes)
+
+
+def test_no_reading_fits_the_sum_or_two_lines_unsure_leave_the_doubt():
+    wrong = _cell(1, 3, "118", conf=0.3, agreed=False, alternatives=("19",))
+    form = read(scan(summary_rows(["1", "物流管理", "初级", wrong], ["2", "母婴护理", "初级", "12"]))).form
+    assert not form.lines[0].confident
+    a = _cell(1, 3, "18", conf=0.3, agreed=False, alternatives=("13",))
+    b = _cell(2, 3, "12", conf=0.3, agreed=False, alternatives=("17",))
+    form = read(scan(summary_rows(["1", "物流管理", "初级", a], ["2", "母婴护理", "初级", b]))).form
+    assert not form.lines[0].confident and not form.lines[1].confident
+
+
+def test_lines_all_sure_settle_a_total_read_two_ways():
+    total = _cell(3, 3, "38", conf=0.3, agreed=False, alternatives=("30",))
+    rows = [SUMMARY_HEADER, ["1", "物流管理", "初级", "18"], ["2", "母婴护理", "初级", "12"], ["合计", "", "", total]]
+    form = read(scan(rows)).form
+    assert (form.total, form.total_confident) == (30, True)
