@@ -54,24 +54,22 @@ def office(tmp_path, smtp_sink):
 
 
 def run_day(workers, clock, smtp_sink, day: datetime) -> dict[str, list]:
-    """Every hour of ``day``: the workers' daily step at the same moment, then the first one's cycle
-    (two workers of one process would take each other's reply leases for a dead holder's: one sends);
-    what each staff address received."""
+    """Every hour of ``day``: the workers' sending cycle (the daily step, then the outbox) at the
+    same moment; what each staff address received."""
     before = len(smtp_sink.received)
     for hour in range(24):
         clock[0] = day.replace(hour=hour)
         barrier = threading.Barrier(len(workers))
 
-        def daily(worker):
+        def cycle(worker):
             barrier.wait()
-            worker.daily.run(clock[0])
+            worker.cycle(None, frozenset({"send"}))
 
-        threads = [threading.Thread(target=daily, args=(w,)) for w in workers]
+        threads = [threading.Thread(target=cycle, args=(w,)) for w in workers]
         for t in threads:
             t.start()
         for t in threads:
             t.join(timeout=30)
-        workers[0].cycle(None, frozenset({"send"}))
     got: dict[str, list] = {}
     for (_from, to, _raw), mail in zip(smtp_sink.received[before:], smtp_sink.messages()[before:], strict=True):
         if mail["X-Intake-Kind"] == "digest":
