@@ -149,6 +149,7 @@ class Missing:
     city: str
     contacts: tuple[str, ...]
     last_attempt: str  # decision of its latest summary in the window, "" when none
+    unit_id: int  # its page: /units/{unit_id}
 
 
 @dataclass(frozen=True)
@@ -199,7 +200,7 @@ def dashboard(engine: sa.Engine, profile: Profile, now: datetime) -> Dashboard:
             accepted.add(unit)
         if unit not in latest or received_at > latest[unit][0]:
             latest[unit] = (received_at, decision)
-    missing = [Missing(u.name, u.type, u.city, tuple(u.contacts), latest.get(u.name, (None, ""))[1])
+    missing = [Missing(u.name, u.type, u.city, tuple(u.contacts), latest.get(u.name, (None, ""))[1], u.id)
                for u in sorted(units.values(), key=lambda u: (u.city, u.name)) if u.name not in accepted]
 
     if window is not None:
@@ -326,6 +327,7 @@ class Detail:
     events: tuple[EventView, ...]
     siblings: tuple[int, ...]  # other submissions of the same mail
     superseded_by: int | None
+    unit_id: int | None = None  # the unit's page (/units/{unit_id}); None: no unit of that name in the ledger
 
 
 def submission_detail(engine: sa.Engine, submission_id: int) -> Detail | None:
@@ -349,7 +351,7 @@ def submission_detail(engine: sa.Engine, submission_id: int) -> Detail | None:
         siblings = tuple(s.execute(sa.select(Submission.id).where(Submission.message_pk == message.id,
                                                                   Submission.id != sub.id)).scalars())
         return Detail(sub, message, unit.city if unit else "", lines, tuple(sub.reasons), replies, corrections,
-                      events, siblings, sub.superseded_by_id)
+                      events, siblings, sub.superseded_by_id, unit.id if unit else None)
 
 
 # --- quotas -----------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from intake import originals
-from ledger.models import Event, Submission, SubmissionLine
+from ledger.models import Event, Submission, SubmissionLine, Unit
 from ledger.models import StaffCorrection
 from review.auth import LoginLimiter
 from tests.fixtures.review import world  # noqa: F401 (fixture)
@@ -50,6 +50,8 @@ def test_login_sets_a_signed_httponly_samesite_cookie_and_logs_the_event(world):
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie
     page = client.get("/")
     assert page.status_code == 200 and "未提交单位" in page.text and STAFF in page.text
+    missing = page.text.split('id="missing"', 1)[1]
+    assert _follow_unit_link(client, missing, world) == world.unit  # the units not heard from link to their pages
     assert client.get("/login", follow_redirects=False).headers["location"] == "/"
     # A tampered cookie is a new anonymous session.
     value = client.cookies.get("intake_session")
@@ -102,6 +104,17 @@ def test_logout_ends_the_session_everywhere(world):
 # --- correcting and deciding -------------------------------------------------------------------
 
 
+def _follow_unit_link(client, html: str, world: ReviewWorld) -> str:
+    """Follow the link on the world's unit name to its page (/units/{id}); the page's heading."""
+    with world.engine.connect() as conn:
+        unit_id = conn.execute(sa.select(Unit.id).where(Unit.name == world.unit)).scalar_one()
+    match = re.search(rf'<a href="(/units/\d+)"[^>]*>{re.escape(world.unit)}</a>', html)
+    assert match and match[1] == f"/units/{unit_id}"
+    page = client.get(match[1])
+    assert page.status_code == 200
+    return re.search(r"<h1>([^<]+?) <span", page.text)[1]
+
+
 def _line_id(world: ReviewWorld) -> int:
     with world.engine.connect() as conn:
         return conn.execute(sa.select(SubmissionLine.id)).scalar_one()
@@ -113,6 +126,7 @@ def test_correct_then_accept_raises_the_quota_and_queues_one_follow_up(world):
     detail = client.get(f"/submissions/{world.submission_id}")
     assert detail.status_code == 200
     assert f'value="{world.misread}"' in detail.text and "识别不确定" in detail.text
+    assert _follow_unit_link(client, detail.text, world) == world.unit  # the sender's unit links to its page
     line = _line_id(world)
     response = client.post(f"/submissions/{world.submission_id}/correct", follow_redirects=True, data={
         "csrf_token": csrf(detail.text), f"line-{line}-requested": str(world.requested),
@@ -174,7 +188,6 @@ def test_a_bad_correction_is_explained_and_changes_nothing(world):
 
 def test_list_filters_and_searches_by_alias(world):
     with world.engine.begin() as conn:
-        from ledger.models import Unit
         conn.execute(sa.update(Unit).where(Unit.name == world.unit).values(aliases=["测试简称"]))
     client = client_for(world)
     login(client)
