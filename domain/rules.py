@@ -74,11 +74,14 @@ def _check_header(form: Form, claim: Claim, state: LedgerState, reason) -> Itera
                      column=STAMP_COLUMN, expected=text("rules.form.stamp_missing.expected"))
     if not form.table_confident:
         yield reason(ReasonCode.OCR_LOW_CONFIDENCE, text("rules.ocr.low_confidence.table"))
-    if not form.unit_confident:
-        yield reason(ReasonCode.OCR_LOW_CONFIDENCE, text("rules.ocr.low_confidence.unit"),
-                     column=UNIT_COLUMN, value=form.unit, expected=claim.unit)
-        return
     verdict, _other = match_unit(form.unit, state.unit(claim.unit) or claim.unit, state.units)
+    if not form.unit_confident:
+        # An unsure reading that lands on the subject's unit (or a look-alike of it) agrees with
+        # the subject and the sender: no doubt left. Anything else is for staff, never a rejection.
+        if verdict not in (UnitMatch.SAME, UnitMatch.NEAR):
+            yield reason(ReasonCode.OCR_LOW_CONFIDENCE, text("rules.ocr.low_confidence.unit"),
+                         column=UNIT_COLUMN, value=form.unit, expected=claim.unit)
+        return
     if verdict in (UnitMatch.OTHER_UNIT, UnitMatch.FAR):
         yield reason(ReasonCode.FORM_UNIT_MISMATCH,
                      say("rules.form.unit_mismatch", unit=form.unit, claimed=claim.unit),

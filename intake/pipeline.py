@@ -415,5 +415,5 @@ def _near_unit_names(selection: Selection, claim: Claim | None, state: LedgerSta
     unit = state.unit(claim.unit) or claim.unit
     return [say("details.remark.unit_near", printed=page.form.unit, unit=claim.unit)
             for page in selection.pages
-            if page.form.unit_confident and match_unit(page.form.unit, unit, state.units)[0] is UnitMatch.NEAR]
+            if match_unit(page.form.unit, unit, state.units)[0] is UnitMatch.NEAR]
 

@@ -19,27 +19,19 @@ from dataclasses import dataclass, replace
 
 from config.profile import FormRule, Profile
 from domain.forms import (
-    LEVELS,
     IncreaseForm,
     IncreaseLine,
     PageReading,
     SummaryForm,
     SummaryLine,
 )
-from ocr.model import Cell, Grid, PageScan, TextLine
+from ocr.model import Cell, Grid, PageScan
 from parsers.catalog import Catalogue
 from parsers.columns import NUMBER_FIELDS, Header, find_header, header_texts, key
+from parsers.unit_line import read_date, read_unit, unit_in_table
+from parsers.values import Value, cell_text, read_level, read_number
 from templates import say, text
 
-# OCR evidence needed to trust a value (engine confidence is 0..1).
-NUMBER_MIN_CONFIDENCE = 0.80  # and both engines must agree on the digits
-TEXT_MIN_CONFIDENCE = 0.80  # a level or unit line read by one engine
-# How forms name the unit line: 学校名称（校章）：, 填报单位（盖章）：, 申报学校（盖章）：, 单位名称（公章）： …
-UNIT_LABELS = ("学校名称", "单位名称", "填报单位", "申报单位", "填报学校", "申报学校", "校章", "学校（校章）")
-# What may follow the unit on its line (a date, the filler, a phone): the name ends there.
-_TRAILING = re.compile(r"\d|填表|填报|日期|联系|电话|时间")
-FREE_UNIT_LABELS = ("学校名称", "单位名称", "校章", "学校（校章）")  # never part of a form's title
-STAMP_WORD = r"\(.{1,2}章\)"  # （校章）（盖章）（公章）… after a unit label, as NFKC leaves the brackets
 TOTAL_LABELS = ("合计", "总计")
 _DAMAGED_TOTAL = re.compile(r"合\D|\D计|总\D")
 APPLICATION_KEYWORDS = ("申报表", "申请表")  # 附件1 and other annexes: a form, but not a quota form
@@ -49,7 +41,6 @@ STAMP_MIN_SCORE = {"red": 0.5, "gray": 0.9}
 # Any round mark at all on a scan leaves "no stamp" in doubt: measured gray scores of
 # real seals (0.45 on a black-and-white scan) and of table corners (0.6–0.7) overlap.
 STAMP_DOUBT_SCORE = 0.0
-_DATE = re.compile(r"(20\d\d)\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
 
 
 # ---------------------------------------------------------------- classification
@@ -107,140 +98,6 @@ def _explains_header(grid: Grid, rule: FormRule) -> bool:
         return False
     named = set(header_texts(grid, header.row))
     return named <= set(header.columns.values()) | {header.seq}
-
-
-# ---------------------------------------------------------------- values
-
-
-@dataclass(frozen=True)
-class Value:
-    value: object
-    confident: bool
-    options: tuple[int, ...] = ()  # a number's readings by every engine, for the sum to choose from
-
-
-def cell_text(cell: Cell | None) -> str:
-    """The cell's text with wrapped lines joined (CJK text wraps without a space)."""
-    if cell is None:
-        return ""
-    return "".join(cell.text.split())
-
-
-def _trusted(cell: Cell | None, source: str, *, number: bool) -> bool:
-    if cell is None:
-        return False
-    if source == "text":
-        return True
-    if number:  # digits must be confirmed by both engines
-        return cell.agreed is True and cell.confidence >= NUMBER_MIN_CONFIDENCE
-    return cell.agreed is True or cell.confidence >= TEXT_MIN_CONFIDENCE
-
-
-def read_number(cell: Cell | None, source: str) -> Value:
-    """An integer cell. Empty or unreadable → None, never confident (a human must look)."""
-    options = _readings(cell)
-    text = key(cell_text(cell)).removesuffix("人").replace(",", "")
-    if not text or not text.isdigit() or len(text) > 6:
-        return Value(None, False, options)
-    return Value(int(text), _trusted(cell, source, number=True), options)
-
-
-def _readings(cell: Cell | None) -> tuple[int, ...]:
-    """Every engine's reading of a number cell that is a number."""
-    if cell is None:
-        return ()
-    texts = (key("".join(t.split())).removesuffix("人").replace(",", "") for t in (cell.text, *cell.alternatives))
-    return tuple(dict.fromkeys(int(t) for t in texts if t.isdigit() and len(t) <= 6))
-
-
-def read_level(cell: Cell | None, source: str) -> Value:
-    """初级 | 中级 | 高级. A single 初/中/高 is completed; anything else is kept as read."""
-    text = key(cell_text(cell))
-    if text in LEVELS:
-        return Value(text, _trusted(cell, source, number=False))
-    if len(text) == 1 and text + "级" in LEVELS:
-        return Value(text + "级", _trusted(cell, source, number=False))
-    # Kept as written: from a text layer that is the school's own (invalid) level,
-    # from OCR it is more likely a misread, so it needs a look.
-    return Value(cell_text(cell), source == "text" and bool(text))
-
-
-def read_unit(lines: Sequence[TextLine], source: str) -> Value:
-    """The unit after 学校名称（校章）：, on the same line or (split by OCR) just right of it."""
-    for line in lines:
-        text = key(line.text)
-        label = _unit_label(text)
-        if label is None:
-            continue
-        unit = re.split(r"[:：]", text, maxsplit=1)[1] if re.search(r"[:：]", text) else ""
-        if not unit:  # label without a colon: take what follows the label
-            unit = text.split(label, 1)[1]
-        unit = _unit_name(unit)
-        confidence = line.confidence
-        if not unit:
-            beside = _right_of(line, lines)
-            if beside is not None:
-                unit, confidence = key(beside.text).strip("()（）:： "), min(confidence, beside.confidence)
-        confident = bool(unit) and (source == "text" or confidence >= TEXT_MIN_CONFIDENCE)
-        return Value(unit, confident)
-    return Value("", False)
-
-
-def _unit_name(after_label: str) -> str:
-    """The name in what follows a unit label: no stamp word before it, no date or phone after it."""
-    unit = re.sub(rf"^(?:{STAMP_WORD})+", "", after_label)
-    return _TRAILING.split(unit.strip("()（）:： "), maxsplit=1)[0].strip("()（）:： ")
-
-
-def _unit_label(text: str) -> str | None:
-    """The unit label in a line: 学校名称 / 单位名称 / 校章 anywhere (as OCR splits them); the
-    others (填报单位, 申报学校 …) only before a stamp word, a colon or the line's end, because a
-    title says 申报学校汇总表 too."""
-    for label in UNIT_LABELS:
-        at = text.find(label)
-        if at < 0:
-            continue
-        if label in FREE_UNIT_LABELS or re.match(rf"({STAMP_WORD})?([:：]|$)", text[at + len(label):]):
-            return label
-    return None
-
-
-def _unit_in_table(scan: PageScan, source: str) -> Value | None:
-    """Some forms put the unit line inside the table, as a merged row above the header. Only a
-    cell of the first rows that holds a label, a colon and a name counts: a header cell
-    学校名称 over a column of schools is no unit line."""
-    if scan.grid is None:
-        return None
-    labels = "|".join(re.escape(key(label)) for label in UNIT_LABELS)
-    for row in range(min(2, scan.grid.n_rows)):
-        cells = scan.grid.row_cells(row)
-        # A merged row whose rules were lost comes back as the row's cells: read them as one.
-        whole = [(key("".join(c.text for c in cells)), min((c.confidence for c in cells), default=0.0))]
-        for written, confidence in [*((key(c.text), c.confidence) for c in cells), *whole]:
-            found = re.search(rf"(?:{labels})(?:{STAMP_WORD})?[:：](.+)", written)
-            unit = _unit_name(found.group(1)) if found else ""
-            if unit:
-                return Value(unit, source == "text" or confidence >= TEXT_MIN_CONFIDENCE)
-    return None
-
-
-def _right_of(label: TextLine, lines: Sequence[TextLine]) -> TextLine | None:
-    middle = (label.bbox[1] + label.bbox[3]) / 2
-    beside = [
-        other
-        for other in lines
-        if other is not label and other.bbox[0] >= label.bbox[2] - 5 and other.bbox[1] <= middle <= other.bbox[3]
-    ]
-    return min(beside, key=lambda o: o.bbox[0]) if beside else None
-
-
-def read_date(lines: Sequence[TextLine]) -> str:
-    for line in reversed(lines):  # the date is at the bottom
-        match = _DATE.search(key(line.text))
-        if match:
-            y, m, d = (int(v) for v in match.groups())
-            return f"{y:04d}-{m:02d}-{d:02d}"
-    return ""
 
 
 def read_stamp(scan: PageScan, source: str, absence_visible: bool = True) -> Value:
@@ -361,7 +218,7 @@ def read_page(
     rule = profile.form(kind)
     unit = read_unit(scan.lines, source)
     if not unit.value:
-        unit = _unit_in_table(scan, source) or unit
+        unit = unit_in_table(scan, source) or unit
     date = read_date(scan.lines)
     if date:
         notes.append(say("attachments.reader.note.date", date=date))

@@ -113,3 +113,30 @@ def test_scoring_reads_the_page_the_form_is_on():
     form["page"] = 2
     s = score(_truth(form_page=2, pages=2), {"pages": [cover, form]}, 2.0)
     assert s.fully_right and s.seconds_per_page == 1.0
+
+
+def test_the_mailbox_line_tells_the_three_ways_to_be_wrong():
+    """The worker's own rules on a sample's mail: read right is right; a confident "no stamp"
+    on a stamped form is a wrong rejection; an unsure unit a needless review."""
+    from dataclasses import replace
+
+    from bench.heldout.mailbox import decide, truth_reading
+    from config.profile import load_profile
+    from domain.state import UnitRef
+    from parsers.catalog import bundled_certificates
+
+    profile = load_profile("anhui-2025")
+    certificates = bundled_certificates()
+    truth = Truth(id="text_pdf-9999", category="text_pdf", half="tuning", seed=1, file="x.pdf", kind="increase",
+                  unit="安徽职业技术学院", stamp=True, total=None,
+                  lines=[{"certificate": "物流管理", "level": "中级", "approved": 20, "requested": 35}])
+    units = (UnitRef("安徽职业技术学院"), UnitRef("安徽工业经济职业技术学院"))
+    perfect = truth_reading(truth)
+    assert decide(truth, b"", perfect, profile, units, certificates).verdict == "right"
+
+    page = perfect.pages[0]
+    unstamped = replace(perfect, pages=(replace(page, form=replace(page.form, stamp=False)),))
+    outcome = decide(truth, b"", unstamped, profile, units, certificates)
+    assert outcome.verdict == "wrong rejection" and "form.stamp_missing (校章)" in outcome.reasons[0]
+    unsure = replace(perfect, pages=(replace(page, form=replace(page.form, unit="安徽工业", unit_confident=False)),))
+    assert decide(truth, b"", unsure, profile, units, certificates).verdict == "needless review"

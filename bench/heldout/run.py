@@ -106,7 +106,9 @@ def _init_reader(warmup: str | None) -> None:
         _read_inproc(warmup)
 
 
-def _read_inproc(path: str) -> tuple[dict, float]:
+def _read_inproc(path: str) -> tuple[dict, float, object]:
+    """The reading as ``intake read --json`` prints it, the seconds, and the reading itself
+    (or the exception the reader raised) for the mailbox-level decision."""
     data = Path(path).read_bytes()
     t0 = time.perf_counter()
     try:
@@ -114,10 +116,11 @@ def _read_inproc(path: str) -> tuple[dict, float]:
         out = _READER["to_json"](reading)
     except Exception as exc:  # noqa: BLE001 - an unreadable attachment (or a crash) is a result, not the bench's end
         out = {"file": Path(path).name, "error": type(exc).__name__, "message": str(exc)}
-    return out, time.perf_counter() - t0
+        reading = exc
+    return out, time.perf_counter() - t0, reading
 
 
-def read_one(path: str, via: str) -> tuple[str, dict, float]:
+def read_one(path: str, via: str) -> tuple[str, dict, float, object]:
     if via == "cli":
         exe = ROOT / ".venv" / "bin" / "intake"
         cmd = [str(exe) if exe.exists() else "intake", "read", path, "--json"]
@@ -128,9 +131,8 @@ def read_one(path: str, via: str) -> tuple[str, dict, float]:
             out = json.loads(proc.stdout)
         except json.JSONDecodeError:
             out = {"file": Path(path).name, "error": f"exit {proc.returncode}", "message": proc.stderr[-500:]}
-        return path, out, seconds
-    out, seconds = _read_inproc(path)
-    return path, out, seconds
+        return path, out, seconds, None
+    return path, *_read_inproc(path)
 
 
 # --- scoring ----------------------------------------------------------------------------
@@ -160,6 +162,7 @@ class Score:
     stamp_right: bool = False
     wrong: list[str] = field(default_factory=list)
     rejected_for: list[str] = field(default_factory=list)  # what the rules would wrongly reject on
+    flagged_for: set[str] = field(default_factory=set)  # REVIEW_GROUPS of the flagged fields
 
     def add(self, name: str, ok: bool, confident: bool, *, found: bool = True) -> None:
         self.fields += 1
@@ -170,6 +173,7 @@ class Score:
                 self.silent += 1
         if found and not confident:
             self.flagged += 1
+            self.flagged_for.add(review_group(name))
 
     @property
     def fully_right(self) -> bool:
@@ -179,6 +183,22 @@ class Score:
     def auto(self) -> bool:
         """Decided without a person: a form found and no field flagged."""
         return self.found and self.flagged == 0
+
+
+REVIEW_GROUPS = ("stamp", "unit", "total", "numbers", "certificate", "level", "table")
+
+
+def review_group(name: str) -> str:
+    """What a flagged field asks staff to look at: stamp, unit, total, a line's numbers,
+    certificate or level, or the table itself (its kind, lines missing or extra)."""
+    if name in ("stamp", "unit", "total"):
+        return name
+    last = name.split()[-1]
+    if name.startswith("line ") and last in ("certificate", "level"):
+        return last
+    if name.startswith("line ") and last in ("count", "approved", "requested"):
+        return "numbers"
+    return "table"
 
 
 def _line_fields(kind: str) -> tuple[str, ...]:
@@ -316,7 +336,10 @@ def summarise(scores: list[Score], halves) -> dict:
             sizes[f"{lo}–{hi}"] = (len(g), _median(g))
         g = [s.seconds_per_page for s in scores if s.half == half and s.category != "text_pdf"]
         sizes["all"] = (len(g), _median(g))
-        out[half] = {"categories": rows, "by_size": sizes}
+        mine = [s for s in scores if s.half == half and s.found]
+        why = {group: sum(group in s.flagged_for for s in mine) for group in REVIEW_GROUPS}
+        only = {group: sum(s.flagged_for == {group} for s in mine) for group in REVIEW_GROUPS}
+        out[half] = {"categories": rows, "by_size": sizes, "review": {"forms": len(mine), "why": why, "only": only}}
     return out
 
 
@@ -356,6 +379,16 @@ def print_report(summary: dict, halves, console) -> None:
             row += [str(n), med]
         size.add_row(*row)
     console.print(size)
+    why = Table(title="Why forms need a person: forms with a flagged field of each kind (only that kind)")
+    why.add_column("flagged")
+    for h in halves:
+        why.add_column(f"{names[h]} forms", justify="right")
+    for group in REVIEW_GROUPS:
+        why.add_row(group, *(f"{summary[h]['review']['why'][group]} ({summary[h]['review']['only'][group]})"
+                             for h in halves))
+    console.print(why)
+    if "mailbox" in summary:
+        print_mailbox(summary["mailbox"], halves, console)
 
 
 def markdown(summary: dict, halves) -> str:
@@ -379,7 +412,64 @@ def markdown(summary: dict, halves) -> str:
             n, med = summary[h]["by_size"][bucket]
             cells += [str(n), med]
         lines.append(f"| {bucket} | " + " | ".join(cells) + " |")
+    lines.append("")
+    lines.append("| flagged (forms, only this kind) | " + " | ".join(names[h] for h in halves) + " |")
+    lines.append("|---|" + "---|" * len(halves))
+    for group in REVIEW_GROUPS:
+        lines.append(f"| {group} | " + " | ".join(
+            f"{summary[h]['review']['why'][group]} ({summary[h]['review']['only'][group]})" for h in halves) + " |")
+    if "mailbox" in summary:
+        from bench.heldout.mailbox import OUTCOMES
+
+        mailbox = summary["mailbox"]
+        lines += ["", "| at the mailbox, per 100 mails | " + " | ".join(
+            f"{names[h]} ({mailbox[h]['mails']} mails)" for h in halves) + " |", "|---|" + "---|" * len(halves)]
+        for verdict in OUTCOMES:
+            lines.append(f"| {verdict} | " + " | ".join(
+                f"{mailbox[h]['verdicts'][verdict]} ({mailbox[h]['counts'][verdict]})" for h in halves) + " |")
+        for key, label in (("review_reasons", "why review"), ("wrong_rejection_reasons", "wrong rejections for")):
+            lines.append(f"| {label} | " + " | ".join(
+                ", ".join(f"{code} {n}" for code, n in mailbox[h][key].items()) or "-" for h in halves) + " |")
     return "\n".join(lines) + "\n"
+
+
+def mailbox_line(truths: dict, readings: dict, cache: Path, registry: tuple, halves) -> dict:
+    """Per half, per 100 mails: right, wrongly accepted, wrongly rejected, needlessly reviewed (``bench.heldout.mailbox``)."""
+    from bench.heldout.mailbox import decide, per_hundred
+    from config.profile import load_profile
+    from parsers.catalog import bundled_certificates
+
+    profile = load_profile(os.environ.get("INTAKE_PROFILE", "anhui-2025"))
+    certificates = bundled_certificates()
+    out = {}
+    for half in halves:
+        outcomes = []
+        for sid, truth in sorted(truths.items()):
+            if truth.half != half or sid not in readings:
+                continue
+            reading = readings[sid]
+            data = (cache / truth.file).read_bytes()
+            outcomes.append(decide(truth, data, reading, profile, registry, certificates))
+        out[half] = per_hundred(outcomes)
+    return out
+
+
+def print_mailbox(mailbox: dict, halves, console) -> None:
+    from rich.table import Table
+
+    from bench.heldout.mailbox import OUTCOMES
+
+    names = {"tuning": "tuning", "heldout": "held-out"}
+    table = Table(title="At the mailbox: each sample sent as a school's mail, the worker's decision against "
+                        "the decision on the form read right (per 100 mails)")
+    table.add_column("")
+    for h in halves:
+        table.add_column(f"{names[h]} ({mailbox[h]['mails']} mails)", justify="right")
+    for verdict in OUTCOMES:
+        table.add_row(verdict, *(f"{mailbox[h]['verdicts'][verdict]} ({mailbox[h]['counts'][verdict]})" for h in halves))
+    for key, label in (("review_reasons", "why review"), ("wrong_rejection_reasons", "wrong rejections for")):
+        table.add_row(label, *(", ".join(f"{code} {n}" for code, n in mailbox[h][key].items()) or "-" for h in halves))
+    console.print(table)
 
 
 # --- main -------------------------------------------------------------------------------
@@ -444,6 +534,7 @@ def main(argv: list[str] | None = None) -> int:
         render_to(warm_id, str(cache))
         warm = str(cache / Truth.load(cache / f"{warm_id}.json").file)
     results: dict[str, tuple[dict, float]] = {}
+    readings: dict[str, object] = {}  # the reading objects (inproc only), for the mailbox line
     with Progress(*columns, console=console, transient=False) as progress:
         task = progress.add_task(f"reading ({args.via}, {args.workers} process{'es' if args.workers > 1 else ''})", total=len(order))
         if args.via == "inproc":
@@ -454,7 +545,7 @@ def main(argv: list[str] | None = None) -> int:
             futures = {pool.submit(read_one, str(cache / truths[sid].file), args.via): sid for sid, _, _ in order}
             for fut in as_completed(futures):
                 sid = futures[fut]
-                _, out, sec = fut.result()
+                _, out, sec, readings[sid] = fut.result()
                 results[sid] = (out, sec)
                 progress.advance(task)
     finished = time.perf_counter()
@@ -467,6 +558,8 @@ def main(argv: list[str] | None = None) -> int:
                                                       | {row["name"] for row in anhui_schools()}))
     scores = [score(truths[sid], *results[sid], units=registry) for sid, _, _ in todo]
     summary = summarise(scores, halves)
+    if args.via == "inproc":
+        summary["mailbox"] = mailbox_line(truths, readings, cache, registry, halves)
     print_report(summary, halves, console)
     console.print(
         f"{len(todo)} files ({args.per_category} per category per half); rendering {rendered_at - started:.0f} s "
@@ -477,11 +570,13 @@ def main(argv: list[str] | None = None) -> int:
         for s in scores:
             if s.half == "tuning" and s.wrong:
                 console.print(f"[bold]{s.id}[/]: " + "; ".join(s.wrong[:12]) + (" …" if len(s.wrong) > 12 else ""))
+        flagged = [f"{s.id} ({', '.join(sorted(s.flagged_for))})" for s in scores if s.half == "tuning" and s.flagged_for]
+        console.print("Flagged for a person (tuning): " + "; ".join(flagged))
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     record = {
         "when": stamp, "argv": sys.argv[1:], "renderer": RENDERER_VERSION, "seconds": round(finished - started, 1),
         "summary": summary,
-        "samples": [{**s.__dict__, "reading": results[s.id][0]} for s in scores],
+        "samples": [{**s.__dict__, "flagged_for": sorted(s.flagged_for), "reading": results[s.id][0]} for s in scores],
     }
     (Path(args.out) / f"results-{stamp}.json").write_text(json.dumps(record, ensure_ascii=False, indent=1), encoding="utf-8")
     if args.markdown:
