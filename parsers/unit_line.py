@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from ocr.model import PageScan, TextLine
+from ocr.model import Cell, PageScan, TextLine
 from parsers.columns import key
 from parsers.values import TEXT_MIN_CONFIDENCE, Value
 
@@ -30,14 +30,20 @@ def read_unit(lines: Sequence[TextLine], source: str) -> Value:
         if not unit:  # label without a colon: take what follows the label
             unit = text.split(label, 1)[1]
         unit = _unit_name(unit)
-        confidence = line.confidence
+        read_as = [line]
         if not unit:
             beside = _right_of(line, lines)
             if beside is not None:
-                unit, confidence = key(beside.text).strip("()（）:： "), min(confidence, beside.confidence)
-        confident = bool(unit) and (source == "text" or confidence >= TEXT_MIN_CONFIDENCE)
-        return Value(unit, confident)
+                unit, read_as = key(beside.text).strip("()（）:： "), [line, beside]
+        return Value(unit, bool(unit) and _sure(source, read_as))
     return Value("", False)
+
+
+def _sure(source: str, read_as: Sequence[TextLine | Cell]) -> bool:
+    """A unit name read by OCR is sure only when both engines read it alike: a name one engine
+    alone was sure of (a seal's characters run into it) may make a school's form "another
+    unit's", and a school is never rejected on one engine's word."""
+    return source == "text" or all(r.agreed is True and r.confidence >= TEXT_MIN_CONFIDENCE for r in read_as)
 
 
 def _unit_name(after_label: str) -> str:
@@ -69,12 +75,11 @@ def unit_in_table(scan: PageScan, source: str) -> Value | None:
     for row in range(min(2, scan.grid.n_rows)):
         cells = scan.grid.row_cells(row)
         # A merged row whose rules were lost comes back as the row's cells: read them as one.
-        whole = [(key("".join(c.text for c in cells)), min((c.confidence for c in cells), default=0.0))]
-        for written, confidence in [*((key(c.text), c.confidence) for c in cells), *whole]:
+        for written, read_as in [*((key(c.text), [c]) for c in cells), (key("".join(c.text for c in cells)), cells)]:
             found = re.search(rf"(?:{labels})(?:{STAMP_WORD})?[:：](.+)", written)
             unit = _unit_name(found.group(1)) if found else ""
             if unit:
-                return Value(unit, source == "text" or confidence >= TEXT_MIN_CONFIDENCE)
+                return Value(unit, _sure(source, read_as))
     return None
 
 

@@ -26,7 +26,7 @@ def _cell(row, col, text, conf=0.97, agreed=True, **kw):
 
 
 def scan(rows, *, title="安徽省 1+X 职业技能等级证书申报学校汇总表", unit="安徽职业技术学院", unit_conf=0.95,
-         seals=(SEAL,), merged_total=None):
+         unit_agreed=True, seals=(SEAL,), merged_total=None):
     """A scan whose grid holds ``rows`` (lists of text or Cell) row by row."""
     cells = []
     for r, row in enumerate(rows):
@@ -43,7 +43,7 @@ def scan(rows, *, title="安徽省 1+X 职业技能等级证书申报学校汇�
     if title:
         lines.append(TextLine(title, 0.9, (100, 20, 900, 60)))
     if unit is not None:
-        lines.append(TextLine(f"学校名称（校章）：{unit}", unit_conf, (60, 100, 700, 130)))
+        lines.append(TextLine(f"学校名称（校章）：{unit}", unit_conf, (60, 100, 700, 130), agreed=unit_agreed))
     lines.append(TextLine("2025年3月20日", 0.9, (600, 900, 800, 930)))
     return PageScan(width=1000, height=1400, grid=grid, lines=tuple(lines), seals=tuple(seals))
 
@@ -263,11 +263,19 @@ def test_garbled_ocr_header_still_maps():
 def test_unit_split_from_its_label_by_ocr_is_found_to_the_right():
     base = scan(summary_rows(["1", "物流管理", "初级", "30"]), unit=None)
     lines = base.lines + (
-        TextLine("学校名称（校章）：", 0.95, (60, 100, 300, 130)),
-        TextLine("安徽职业技术学院", 0.93, (310, 98, 600, 132)),
+        TextLine("学校名称（校章）：", 0.95, (60, 100, 300, 130), agreed=True),
+        TextLine("安徽职业技术学院", 0.93, (310, 98, 600, 132), agreed=True),
     )
     form = read(PageScan(base.width, base.height, base.grid, lines, base.seals)).form
     assert form.unit == "安徽职业技术学院" and form.unit_confident
+
+
+def test_a_unit_name_only_one_engine_read_is_not_sure():
+    """One engine sure of 安徽字联学章 (a seal's characters over 安徽三联学院) must not make the
+    form another unit's: a school is never rejected on one engine's word."""
+    form = read(scan(summary_rows(["1", "物流管理", "初级", "30"]), unit="安徽字联学章", unit_conf=0.97,
+                     unit_agreed=None)).form
+    assert form.unit == "安徽字联学章" and not form.unit_confident
 
 
 @pytest.mark.parametrize(
