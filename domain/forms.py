@@ -75,6 +75,7 @@ class PageReading:
     source: str = ""  # "text" (PDF text layer) or "ocr"
     notes: tuple[str, ...] = ()  # short human-readable remarks (rotation fixed, seal found…)
     has_table: bool = False  # a ruled table was found: "no form here" is then not sure enough to reject
+    illegible: bool = False  # a picture the OCR read next to nothing of: "no form here" is not sure either
 
 
 @dataclass(frozen=True)

@@ -154,13 +154,16 @@ def read_attachments(
 
 
 def _unrecognized(profile: Profile, claim: Claim, readings: Sequence[DocumentReading] = ()) -> Reason:
-    """No page is the claimed form. Rejected only when no page even holds a table: a table the
-    reader could not name (in any orientation) may be the form misread, so staff look."""
+    """No page is the claimed form. Rejected only when every page was read and none even holds a
+    table: a table the reader could not name (in any orientation), or a picture it read next to
+    nothing of, may be the form misread, so staff look."""
     expected = profile.form(claim.kind).name
-    tables = [(d.filename, p) for d in readings for p in d.pages if p.has_table and p.kind == "unknown"]
-    if tables:
-        name, page = tables[0]
-        return Reason(ReasonCode.OCR_LOW_CONFIDENCE, detail=say("details.form.unrecognized.table", form=expected),
+    doubtful = [(d.filename, p) for d in readings for p in d.pages if (p.has_table or p.illegible) and p.kind == "unknown"]
+    if doubtful:
+        name, page = doubtful[0]
+        return Reason(ReasonCode.OCR_LOW_CONFIDENCE, detail=say(
+            "details.form.unrecognized.table" if page.has_table else "details.form.unrecognized.illegible",
+            form=expected),
                       attachment=name, page=page.index + 1, expected=expected)
     return Reason(ReasonCode.FORM_UNRECOGNIZED, detail=say("details.form.unrecognized", form=expected),
                   expected=expected)

@@ -28,6 +28,10 @@ __all__ = ["ReaderLimits", "read_attachment"]
 
 
 SEAL_CHECK_DPI = 50  # enough to see a 40 mm seal as a blob
+# A picture holding fewer lines read with confidence than this is illegible (a washed-out or
+# blurred photo), not evidently something other than the form: a cover letter holds many.
+LEGIBLE_LINES = 5
+SURE_LINE = 0.8
 TURNS = (0, 180, 90, 270)  # tried in this order on a page whose table reads as no form
 
 
@@ -42,25 +46,27 @@ def _ocr(page: Page, profile: Profile, turn: int | None = None) -> tuple[PageSca
         raise UnreadableAttachment(say("attachments.reader.ocr_failed", page=page.index + 1, error=exc)) from exc
 
 
-def _ocr_read(page: Page, profile: Profile, catalogue: Catalogue) -> tuple[PageReading, bool]:
+def _ocr_read(page: Page, profile: Profile, catalogue: Catalogue) -> tuple[PageReading, bool, bool]:
     """OCR the page; when it holds a table but reads as no form, try the other three orientations.
 
     The page was set upright from its ruling lines and a text-direction classifier; a
     classifier can be wrong, a table's lines cannot say which way is up. A reading that
-    names a form wins; else the first reading stands, marked as holding a table."""
+    names a form wins; else the first reading stands, marked as holding a table. The last
+    flag: the page read as next to nothing (``LEGIBLE_LINES``)."""
     scan, visible = _ocr(page, profile)
     reading = read_page(scan, index=page.index, profile=profile, catalogue=catalogue, source="ocr",
                         absence_visible=visible)
+    legible = sum(len(line.text.strip()) >= 2 and line.confidence >= SURE_LINE for line in scan.lines) >= LEGIBLE_LINES
     if reading.kind != "unknown" or scan.grid is None:
-        return reading, scan.grid is not None
+        return reading, scan.grid is not None, not legible
     for turn in (t for t in TURNS if t != scan.turn):
         turned, visible = _ocr(page, profile, turn)
         again = read_page(turned, index=page.index, profile=profile, catalogue=catalogue, source="ocr",
                           absence_visible=visible)
         if again.kind != "unknown":
             note = text("attachments.reader.note.turned")
-            return replace(again, notes=(*again.notes, note)), True
-    return reading, True
+            return replace(again, notes=(*again.notes, note)), True, False
+    return reading, True, not legible
 
 
 def _doubt_missing_seal(reading: PageReading, page: Page) -> PageReading:
@@ -111,7 +117,7 @@ def _read(page: Page, profile: Profile, catalogue: Catalogue) -> PageReading:
         # No known form, or a form title over a table the text layer does not hold (a
         # scanner's searchable PDF: invisible OCR text over a picture): read the picture.
         notes = (text("attachments.reader.note.not_a_table"),)
-    reading, has_table = _ocr_read(page, profile, catalogue)
+    reading, has_table, illegible = _ocr_read(page, profile, catalogue)
     return PageReading(
         index=reading.index,
         kind=reading.kind,
@@ -119,4 +125,5 @@ def _read(page: Page, profile: Profile, catalogue: Catalogue) -> PageReading:
         source=reading.source,
         notes=notes + reading.notes,
         has_table=has_table,
+        illegible=illegible,
     )

@@ -49,12 +49,44 @@ def mail_with(page: PageReading) -> tuple[Envelope, LedgerState, callable]:
     return envelope, LedgerState(units=(unit,)), read
 
 
-@pytest.mark.parametrize("has_table, decision, code", [
-    (True, "review", "ocr.low_confidence"),
-    (False, "rejected", "form.unrecognized"),
+@pytest.mark.parametrize("has_table, illegible, decision, code", [
+    (True, False, "review", "ocr.low_confidence"),
+    (False, True, "review", "ocr.low_confidence"),  # a washed-out photo: the form may be in it
+    (False, False, "rejected", "form.unrecognized"),  # read well, no table: a letter, not the form
 ])
-def test_no_form_found_rejects_only_a_page_without_a_table(has_table, decision, code):
-    envelope, state, read = mail_with(PageReading(0, "unknown", None, "ocr", has_table=has_table))
+def test_no_form_found_rejects_only_a_legible_page_without_a_table(has_table, illegible, decision, code):
+    envelope, state, read = mail_with(PageReading(0, "unknown", None, "ocr", has_table=has_table, illegible=illegible))
     result = process(envelope, PROFILE, state, read)
     assert str(result.decision.outcome) == decision
     assert [str(r.code) for r in result.decision.reasons] == [code]
+
+
+def _png(image) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_a_washed_out_photo_is_illegible_a_letter_is_not():
+    """The reader says which pictures it could not make out: next to no text read with
+    confidence. A cover letter read well is evidently no form (the rules may reject it)."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    from testkit.forms import NOTO_SANS
+
+    washed = Image.new("RGB", (1240, 1754), (250, 246, 240))
+    ImageDraw.Draw(washed).text((300, 400), "2025", fill=(236, 232, 226), font=ImageFont.truetype(NOTO_SANS, 40))
+    letter = Image.new("RGB", (1240, 1754), "white")
+    draw, font = ImageDraw.Draw(letter), ImageFont.truetype(NOTO_SANS, 34)
+    for k, sentence in enumerate(["关于报送2025年证书申报材料的函", "省试点工作办公室：", "我校已按通知要求完成申报工作，",
+                                  "现将有关材料随函报送，请审核。", "联系人：王老师", "联系电话：0551-12345678",
+                                  "特此函告。"]):
+        draw.text((120, 150 + 90 * k), sentence, fill="black", font=font)
+    pages = {}
+    for name, image in (("washed.png", washed), ("letter.png", letter)):
+        reading = read_attachment(_png(image), name, profile=PROFILE, certificates=bundled_certificates())
+        pages[name] = reading.pages[0]
+    assert pages["washed.png"].kind == "unknown" and pages["washed.png"].illegible
+    assert pages["letter.png"].kind in ("unknown", "application") and not pages["letter.png"].illegible
