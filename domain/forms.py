@@ -32,6 +32,8 @@ class IncreaseLine:
     confident: bool = True
     certificate_read: str = ""
     certificate_matched: bool = True
+    unsure: tuple[str, ...] = ()  # the fields (certificate, level, approved, requested) not read surely
+    approved_options: tuple[int, ...] = ()  # every engine's reading of 原批准人数, for the ledger to choose from
 
 
 @dataclass(frozen=True)

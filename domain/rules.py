@@ -11,6 +11,7 @@ values: it gets ``ocr.low_confidence`` (a human look) instead of a guessed rejec
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 
 from domain.decision import Claim, Decision, Reason, ReasonCode
 from domain.forms import (
@@ -53,6 +54,23 @@ def check_form(form: Form, claim: Claim, state: LedgerState, *, page: int | None
     else:
         reasons += _check_increase(form, claim, state, cols, reason)
     return reasons
+
+
+def settle_with_ledger(form: Form, claim: Claim, state: LedgerState) -> tuple[Form, tuple[int, ...]]:
+    """An increase line whose only doubt is 原批准人数, read two ways: the ledger's approved quota
+    is one of the readings, so the number is the ledger's and the line is sure. The ledger is
+    no OCR: a reading that lands on it is evidence, not a guess. Returns the form and the rows
+    settled."""
+    if not isinstance(form, IncreaseForm):
+        return form, ()
+    lines, settled = [], []
+    for line in form.lines:
+        approved = state.quotas.get((claim.year, claim.unit, line.certificate, line.level))
+        if not line.confident and line.unsure == ("approved",) and approved in line.approved_options:
+            line = replace(line, approved=approved, confident=True, unsure=())
+            settled.append(line.row)
+        lines.append(line)
+    return (replace(form, lines=tuple(lines)), tuple(settled)) if settled else (form, ())
 
 
 def reconcile(forms: Sequence[tuple[Form, str, int | None]], claim: Claim, state: LedgerState,

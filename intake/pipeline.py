@@ -21,14 +21,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from config.profile import Profile
 from domain.decision import REVIEW_CODES, Claim, Decision, Reason, ReasonCode
 from domain.envelope import Attachment, Envelope
 from domain.forms import DocumentReading, Form, IncreaseLine, SummaryForm, SummaryLine
 from domain.names import UnitMatch, match_unit
-from domain.rules import TOTAL_COLUMN, UNIT_COLUMN, check_form, normalise_name
+from domain.rules import TOTAL_COLUMN, UNIT_COLUMN, check_form, normalise_name, settle_with_ledger
 from domain.state import LedgerState
 from intake import subject as subjects
 from intake.logs import get_logger
@@ -199,6 +199,13 @@ def _page_list(pages: Sequence[FormPage]) -> str:
                     for name, numbers in by_attachment.items())
 
 
+def _settled(page: FormPage, claim: Claim, state: LedgerState) -> FormPage:
+    form, rows = settle_with_ledger(page.form, claim, state)
+    if rows:
+        log.info("form.settled_by_ledger", attachment=page.attachment, page=page.page, rows=list(rows))
+    return replace(page, form=form) if rows else page
+
+
 def select_forms(pages: Sequence[FormPage], claim: Claim, profile: Profile, state: LedgerState) -> Selection:
     """At most one page stands for the claimed form; the rules judge that page.
 
@@ -215,7 +222,7 @@ def select_forms(pages: Sequence[FormPage], claim: Claim, profile: Profile, stat
     """
     rule = profile.form(claim.kind)
     columns = rule.column_names()
-    same_kind = [p for p in pages if p.form.kind == claim.kind]
+    same_kind = [_settled(p, claim, state) for p in pages if p.form.kind == claim.kind]
     if not same_kind:
         return Selection()
 

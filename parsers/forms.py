@@ -130,6 +130,11 @@ class _Row:
     numbers: dict[str, Value]
 
     @property
+    def unsure(self) -> tuple[str, ...]:
+        fields = {"certificate": self.certificate, "level": self.level, **self.numbers}
+        return tuple(name for name, value in fields.items() if not value.confident)
+
+    @property
     def confident(self) -> bool:
         return self.certificate.confident and self.level.confident and all(v.confident for v in self.numbers.values())
 
@@ -251,6 +256,8 @@ def read_page(
                     confident=r.confident,
                     certificate_read=r.certificate_read,
                     certificate_matched=r.matched,
+                    unsure=r.unsure,
+                    approved_options=r.numbers["approved"].options,
                 )
                 for r in rows
             ),

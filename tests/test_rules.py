@@ -210,3 +210,21 @@ def test_an_unsure_stamp_or_table_goes_to_review_never_to_rejection():
 
     no_table = replace(form, stamp=True, lines=(), total=None, table_confident=False)
     assert Decision.from_reasons(check_form(no_table, claim, state)).outcome is Outcome.REVIEW
+
+
+def test_an_approved_number_read_two_ways_is_settled_by_the_ledger():
+    """原批准人数 read 20 and 28 by the two engines, the ledger approved 20: the line is sure. A line
+    also unsure of another field, or whose readings miss the ledger's number, stays in doubt."""
+    from domain.rules import settle_with_ledger
+
+    key = (INCREASE.year, INCREASE.unit, "物流管理", "中级")
+    state = replace(STATE, quotas={**STATE.quotas, key: 20})
+    unsure = IncreaseLine(row=1, certificate="物流管理", level="中级", approved=28, requested=35, confident=False,
+                          unsure=("approved",), approved_options=(28, 20))
+    form = IncreaseForm(unit=UNIT, stamp=True, lines=(unsure,))
+    settled, rows = settle_with_ledger(form, INCREASE, state)
+    assert rows == (1,) and settled.lines[0].approved == 20 and settled.lines[0].confident
+    assert check_form(settled, INCREASE, state) == []
+    for other in (replace(unsure, unsure=("approved", "requested")), replace(unsure, approved_options=(28, 26))):
+        kept, rows = settle_with_ledger(replace(form, lines=(other,)), INCREASE, state)
+        assert rows == () and not kept.lines[0].confident
