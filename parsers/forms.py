@@ -286,7 +286,13 @@ def _summary(
     total_value = total.value if total else None
     total_confident = bool(total and total.confident)
     counts = [line.count for line in lines]
-    if total_confident and source != "text" and None not in counts and sum(counts) != total_value:
+    sure_sum = sum(line.count for line in lines if line.confident and line.count is not None)
+    if total_confident and source != "text" and sure_sum > total_value:
+        # The lines read surely already add up to more than the total: a digit of it was lost
+        # (a seal over 合计), whatever the unsure lines hold.
+        total_confident = False
+        notes.append(say("attachments.reader.note.total_below_lines", total=total_value, sum=sure_sum))
+    elif total_confident and source != "text" and None not in counts and sum(counts) != total_value:
         # On a scan we cannot tell a school's arithmetic from two engines misreading the
         # same digit: a mismatch there asks for a human, it does not reject.
         total_confident = False

@@ -409,3 +409,12 @@ def test_lines_all_sure_settle_a_total_read_two_ways():
     rows = [SUMMARY_HEADER, ["1", "物流管理", "初级", "18"], ["2", "母婴护理", "初级", "12"], ["合计", "", "", total]]
     form = read(scan(rows)).form
     assert (form.total, form.total_confident) == (30, True)
+
+
+def test_a_total_smaller_than_the_sure_lines_is_not_sure():
+    """671 read as 67 (a seal over a digit), lines partly unsure: the sure lines alone exceed it."""
+    unsure = _cell(2, 3, "8", conf=0.3, agreed=False, alternatives=("18",))
+    rows = summary_rows(["1", "物流管理", "初级", "68"], ["2", "母婴护理", "初级", unsure], total="67")
+    reading = read(scan(rows))
+    assert reading.form.total == 67 and not reading.form.total_confident
+    assert any("已确认的各行之和已达 68" in n for n in reading.notes)
