@@ -531,6 +531,16 @@ class SmtpSink:
         return [email.message_from_bytes(r, policy=email.policy.default) for r in raws]
 
 
+def outbox_settings(sink: SmtpSink, tmp_path: Path, **extra: str) -> dict[str, str]:
+    """``INTAKE_*`` settings for a ledger in ``tmp_path`` sending through ``sink`` (no mailbox):
+    reminders, digests and the outbox alone."""
+    return {
+        "INTAKE_DB_URL": f"sqlite:///{tmp_path / 'ledger.sqlite3'}", "INTAKE_DATA_DIR": str(tmp_path / "data"),
+        "INTAKE_FROM": "ahxzsbg@126.com", "INTAKE_SMTP_HOST": sink.host, "INTAKE_SMTP_PORT": str(sink.port),
+        "INTAKE_SMTP_SSL": "0", "INTAKE_SMTP_TIMEOUT": "10", **extra,
+    }
+
+
 def mail_settings(server: ImapServer, sink: SmtpSink, tmp_path: Path) -> dict[str, str]:
     """``INTAKE_*`` settings pointing the worker at ``server`` and ``sink``."""
     return {

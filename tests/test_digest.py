@@ -20,6 +20,7 @@ from ledger.db import connect, migrate
 from ledger.models import Digest, Reply
 from ledger.store import Store
 from testkit.ledger import SHANGHAI, anhui_schools, outgoing_reply, seed
+from testkit.mailstack import outbox_settings
 
 PROFILE = load_profile("anhui-2025")
 STAFF = ["wang@office.example.cn", "li@office.example.cn"]
@@ -41,11 +42,8 @@ def arrive(store: Store, n: int, at: datetime, decision: Decision | None, reply:
 
 @pytest.fixture
 def office(tmp_path, smtp_sink):
-    settings = load_settings({
-        "INTAKE_DB_URL": f"sqlite:///{tmp_path / 'ledger.sqlite3'}", "INTAKE_DATA_DIR": str(tmp_path / "data"),
-        "INTAKE_FROM": "ahxzsbg@126.com", "INTAKE_SMTP_HOST": smtp_sink.host,
-        "INTAKE_SMTP_PORT": str(smtp_sink.port), "INTAKE_SMTP_SSL": "0", "INTAKE_SMTP_TIMEOUT": "10",
-        "INTAKE_STAFF_ADDRESSES": "; ".join(STAFF), "INTAKE_DIGEST_HOUR": "8", "INTAKE_SITE_URL": SITE})
+    settings = load_settings(outbox_settings(smtp_sink, tmp_path, INTAKE_STAFF_ADDRESSES="; ".join(STAFF),
+                                             INTAKE_DIGEST_HOUR="8", INTAKE_SITE_URL=SITE))
     engine = connect(settings.database_url)
     migrate(engine)
     seed(engine, units=4)

@@ -23,6 +23,7 @@ from ledger.db import connect, migrate
 from ledger.models import Reply
 from ledger.store import Store
 from testkit.ledger import UNIT, outgoing_reply, seed
+from testkit.mailstack import outbox_settings
 
 PROFILE = load_profile("anhui-2025")
 SEND = frozenset({"send"})
@@ -40,10 +41,7 @@ def queue_reply(store: Store, n: int) -> None:
 
 @pytest.fixture
 def outbox(tmp_path, smtp_sink):
-    settings = load_settings({
-        "INTAKE_DB_URL": f"sqlite:///{tmp_path / 'ledger.sqlite3'}", "INTAKE_DATA_DIR": str(tmp_path / "data"),
-        "INTAKE_FROM": "ahxzsbg@126.com", "INTAKE_SMTP_HOST": smtp_sink.host,
-        "INTAKE_SMTP_PORT": str(smtp_sink.port), "INTAKE_SMTP_SSL": "0", "INTAKE_SMTP_TIMEOUT": "10"})
+    settings = load_settings(outbox_settings(smtp_sink, tmp_path))
     engine = connect(settings.database_url)
     migrate(engine)
     seed(engine, units=1)

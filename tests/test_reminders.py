@@ -25,6 +25,7 @@ from ledger.models import BouncedAddress, Event, Message, Reminder, Reply, Unit
 from ledger.reminders import candidates, record_reminder
 from ledger.store import Store
 from testkit.ledger import SHANGHAI, anhui_schools, seed
+from testkit.mailstack import outbox_settings
 
 PROFILE = dataclasses.replace(load_profile("anhui-2025"), remind_days_before=(40, 3, 1), remind_hour=9)
 SCHOOLS = [s["name"] for s in anhui_schools(5)]
@@ -51,10 +52,7 @@ def submit(store: Store, unit: str, at: datetime, reasons: tuple[Reason, ...] = 
 
 @pytest.fixture
 def season(tmp_path, smtp_sink):
-    settings = load_settings({
-        "INTAKE_DB_URL": f"sqlite:///{tmp_path / 'ledger.sqlite3'}", "INTAKE_DATA_DIR": str(tmp_path / "data"),
-        "INTAKE_FROM": "ahxzsbg@126.com", "INTAKE_SMTP_HOST": smtp_sink.host,
-        "INTAKE_SMTP_PORT": str(smtp_sink.port), "INTAKE_SMTP_SSL": "0", "INTAKE_SMTP_TIMEOUT": "10"})
+    settings = load_settings(outbox_settings(smtp_sink, tmp_path))
     engine = connect(settings.database_url)
     migrate(engine)
     seed(engine, units=5)
