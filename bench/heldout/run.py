@@ -163,6 +163,7 @@ class Score:
     wrong: list[str] = field(default_factory=list)
     rejected_for: list[str] = field(default_factory=list)  # what the rules would wrongly reject on
     flagged_for: set[str] = field(default_factory=set)  # REVIEW_GROUPS of the flagged fields
+    decided: str = ""  # the worker's decision on the sample's mail (bench.heldout.mailbox), "" when not run
 
     def add(self, name: str, ok: bool, confident: bool, *, found: bool = True) -> None:
         self.fields += 1
@@ -181,7 +182,10 @@ class Score:
 
     @property
     def auto(self) -> bool:
-        """Decided without a person: a form found and no field flagged."""
+        """Decided without a person: the worker's decision is no review (without the mailbox
+        line: a form found and no field flagged)."""
+        if self.decided:
+            return self.decided != "review"
         return self.found and self.flagged == 0
 
 
@@ -344,7 +348,7 @@ def summarise(scores: list[Score], halves) -> dict:
 
 
 COLUMNS = (("cells_right", "cells right %"), ("forms_right", "forms fully right"), ("silent", "silent errors"),
-           ("flagged", "fields flagged %"), ("auto", "no review needed"), ("unit_right", "unit right"),
+           ("flagged", "fields flagged %"), ("auto", "decided without staff"), ("unit_right", "unit right"),
            ("stamp_right", "stamp right"), ("not_found", "form not found"),
            ("wrongly_rejected", "rejected for a misread"), ("median_s", "median s/page"))
 
@@ -433,23 +437,27 @@ def markdown(summary: dict, halves) -> str:
     return "\n".join(lines) + "\n"
 
 
-def mailbox_line(truths: dict, readings: dict, cache: Path, registry: tuple, halves) -> dict:
-    """Per half, per 100 mails: right, wrongly accepted, wrongly rejected, needlessly reviewed (``bench.heldout.mailbox``)."""
+def mailbox_line(scores: list[Score], truths: dict, readings: dict, cache: Path, registry: tuple, halves) -> dict:
+    """Per half, per 100 mails: right, wrongly accepted, wrongly rejected, needlessly reviewed
+    (``bench.heldout.mailbox``). Each score's ``rejected_for`` becomes what the worker's own
+    decision wrongly rejected the mail for (the reader-level guess is only for ``--via cli``)."""
     from bench.heldout.mailbox import decide, per_hundred
     from config.profile import load_profile
     from parsers.catalog import bundled_certificates
 
     profile = load_profile(os.environ.get("INTAKE_PROFILE", "anhui-2025"))
     certificates = bundled_certificates()
+    by_id = {s.id: s for s in scores}
     out = {}
     for half in halves:
         outcomes = []
         for sid, truth in sorted(truths.items()):
             if truth.half != half or sid not in readings:
                 continue
-            reading = readings[sid]
-            data = (cache / truth.file).read_bytes()
-            outcomes.append(decide(truth, data, reading, profile, registry, certificates))
+            outcome = decide(truth, (cache / truth.file).read_bytes(), readings[sid], profile, registry, certificates)
+            by_id[sid].rejected_for = list(outcome.reasons) if outcome.verdict == "wrong rejection" else []
+            by_id[sid].decided = outcome.got
+            outcomes.append(outcome)
         out[half] = per_hundred(outcomes)
     return out
 
@@ -557,9 +565,10 @@ def main(argv: list[str] | None = None) -> int:
     registry = tuple(UnitRef(name=n) for n in sorted({t.unit for t in truths.values()}
                                                       | {row["name"] for row in anhui_schools()}))
     scores = [score(truths[sid], *results[sid], units=registry) for sid, _, _ in todo]
+    mailbox = mailbox_line(scores, truths, readings, cache, registry, halves) if args.via == "inproc" else None
     summary = summarise(scores, halves)
-    if args.via == "inproc":
-        summary["mailbox"] = mailbox_line(truths, readings, cache, registry, halves)
+    if mailbox:
+        summary["mailbox"] = mailbox
     print_report(summary, halves, console)
     console.print(
         f"{len(todo)} files ({args.per_category} per category per half); rendering {rendered_at - started:.0f} s "
