@@ -19,6 +19,7 @@ from dataclasses import replace
 
 from PIL import Image
 
+from ocr import third_look
 from ocr.engines import (
     Engine,
     LineImage,
@@ -128,9 +129,11 @@ def _read(prep: Prepared, columns: ColumnHints, engines: Sequence[Engine]) -> Pa
                 per_region[idx][e] = read
 
     if prep.table is not None:
-        out_cells = []
-        for c, reads in zip(cells, per_cell):
-            out_cells.append(_combine_cell(c, reads, numbers.holds(c)))
+        out_cells = [_combine_cell(c, reads, numbers.holds(c)) for c, reads in zip(cells, per_cell)]
+        at = [i for i, (c, cell) in enumerate(zip(cells, out_cells)) if third_look.disputed(cell, numbers.holds(c), c.lines)]
+        settled = third_look.settle([(out_cells[i], cells[i].lines[0]) for i in at], engines)
+        for k, cell in settled.items():
+            out_cells[at[k]] = cell
         tb = prep.table
         grid = Grid(n_rows=tb.n_rows, n_cols=tb.n_cols, cells=tuple(out_cells), bbox=tuple(float(v) for v in tb.bbox))
 
