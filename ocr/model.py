@@ -68,7 +68,7 @@ class TextLine:
 @dataclass(frozen=True)
 class Seal:
     bbox: BBox
-    colour: str  # "red" when found by colour, "gray" when found by shape only
+    colour: str  # "red" when found by colour, "gray" by shape only, "ink" a seal of another colour (size and ink)
     score: float  # 0.0 … 1.0
 
 

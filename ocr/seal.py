@@ -41,6 +41,10 @@ MARK_LONG_SIDE = 400  # px: the copy coloured marks are looked for on
 # for "no stamp"; a mark too many only a look by staff.
 MARK_MIN_SPREAD = 15
 MARK_MAX_LIGHT = 235
+# A seal for sure (``coloured_seal``): ink, not a tint, of a seal's size.
+SEAL_MIN_SPREAD = 30
+SEAL_MAX_LIGHT = 200
+SEAL_MIN_SIDE, SEAL_MAX_SIDE = 0.12, 0.35
 
 
 def find_seals(image: Image.Image | np.ndarray) -> list[Seal]:
@@ -103,26 +107,43 @@ def absence_visible(image: Image.Image) -> bool:
 
 
 def coloured_mark(image: Image.Image) -> bool:
-    """A seal-sized, roughly square or round blob of coloured (non-gray) ink on the page.
+    """A seal-sized, roughly square or round blob of coloured (non-gray) ink on the page: a
+    seal may be there, so "no stamp" is unsure.
 
     Measured on a copy that keeps the page's proportions (a seal on a landscape page stays
     square). A pen's signature is a long thin stroke and hand-filled digits are small:
     neither is one.
     """
+    return _coloured_blob(image, MARK_MIN_SPREAD, MARK_MAX_LIGHT, SEAL_MARK_MIN, None, (0.5, 2.0)) is not None
+
+
+def coloured_seal(image: Image.Image) -> tuple[float, float, float, float] | None:
+    """A seal in any ink (purple, blue-black, vermilion …): a blob of dark coloured ink the size
+    of a seal (a quarter to a third of the short side, 25–70 mm on A4), round or square,
+    filled like a seal's rim and characters. Printed forms hold nothing else like it; the
+    desk around a photographed sheet is larger, a signature thinner, digits smaller. Its box
+    in the image's pixels, or None."""
+    return _coloured_blob(image, SEAL_MIN_SPREAD, SEAL_MAX_LIGHT, SEAL_MIN_SIDE, SEAL_MAX_SIDE, (0.6, 1.6))
+
+
+def _coloured_blob(image: Image.Image, spread_min: int, light_max: int, smallest: float, largest: float | None,
+                   aspect: tuple[float, float]) -> tuple[float, float, float, float] | None:
     copy = image.convert("RGB")
     copy.thumbnail((MARK_LONG_SIDE, MARK_LONG_SIDE))
     small = np.asarray(copy, dtype=np.int16)
     spread = small.max(axis=2) - small.min(axis=2)
-    ink = ((spread >= MARK_MIN_SPREAD) & (small.min(axis=2) < MARK_MAX_LIGHT)).astype(np.uint8)
+    ink = ((spread >= spread_min) & (small.min(axis=2) < light_max)).astype(np.uint8)
     if not ink.any():
-        return False
+        return None
     joined = cv2.dilate(ink, np.ones((7, 7), np.uint8))
     count, _labels, stats, _centroids = cv2.connectedComponentsWithStats(joined)
-    side = SEAL_MARK_MIN * min(small.shape[:2])
+    short = min(small.shape[:2])
+    low, high = smallest * short, largest * short if largest else float("inf")
+    f = image.width / small.shape[1]
     for x, y, w, h, area in stats[1:count]:
-        if w >= side and h >= side and 0.5 <= w / h <= 2.0 and area >= 0.25 * w * h:
-            return True
-    return False
+        if low <= w <= high and low <= h <= high and aspect[0] <= w / h <= aspect[1] and area >= 0.25 * w * h:
+            return (float(x * f), float(y * f), float((x + w) * f), float((y + h) * f))
+    return None
 
 
 def has_colour(image: Image.Image, small: np.ndarray | None = None) -> bool:

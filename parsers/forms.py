@@ -37,7 +37,7 @@ _DAMAGED_TOTAL = re.compile(r"合\D|\D计|总\D")
 APPLICATION_KEYWORDS = ("申报表", "申请表")  # 附件1 and other annexes: a form, but not a quota form
 # Seal scores that count as a stamp. A round shape alone (gray) is weaker evidence:
 # table corners and ring-like glyphs also score, so it must score high.
-STAMP_MIN_SCORE = {"red": 0.5, "gray": 0.9}
+STAMP_MIN_SCORE = {"red": 0.5, "gray": 0.9, "ink": 0.5}  # ink: a seal of another colour (ocr.seal.coloured_seal)
 # Any round mark at all on a scan leaves "no stamp" in doubt: measured gray scores of
 # real seals (0.45 on a black-and-white scan) and of table corners (0.6–0.7) overlap.
 STAMP_DOUBT_SCORE = 0.0

@@ -15,8 +15,8 @@ from dataclasses import replace
 from config.profile import Profile
 from domain.forms import DocumentReading, PageReading
 from domain.state import CertificateRef
-from ocr.model import PageScan
-from ocr.seal import absence_visible, coloured_mark
+from ocr.model import PageScan, Seal
+from ocr.seal import absence_visible, coloured_mark, coloured_seal
 from parsers.catalog import Catalogue
 from parsers.columns import column_hints
 from parsers.documents import Page, ReaderLimits, iter_pages
@@ -41,7 +41,11 @@ def _ocr(page: Page, profile: Profile, turn: int | None = None) -> tuple[PageSca
 
     image = page.render()
     try:
-        return scan_page(image, columns=column_hints(profile), turn=turn), absence_visible(image)
+        scan = scan_page(image, columns=column_hints(profile), turn=turn)
+        if not scan.seals and scan.rotation == 0 and (box := coloured_seal(image)) is not None:
+            scan = replace(scan, seals=(Seal(bbox=box, colour="ink", score=1.0),),
+                           notes=(*scan.notes, text("attachments.reader.note.seal_other_ink")))
+        return scan, absence_visible(image)
     except OCRError as exc:
         raise UnreadableAttachment(say("attachments.reader.ocr_failed", page=page.index + 1, error=exc)) from exc
 
@@ -56,7 +60,8 @@ def _ocr_read(page: Page, profile: Profile, catalogue: Catalogue) -> tuple[PageR
     scan, visible = _ocr(page, profile)
     reading = read_page(scan, index=page.index, profile=profile, catalogue=catalogue, source="ocr",
                         absence_visible=visible)
-    legible = sum(len(line.text.strip()) >= 2 and line.confidence >= SURE_LINE for line in scan.lines) >= LEGIBLE_LINES
+    legible = reading.kind != "unknown" or sum(
+        len(line.text.strip()) >= 2 and line.confidence >= SURE_LINE for line in scan.lines) >= LEGIBLE_LINES
     if reading.kind != "unknown" or scan.grid is None:
         return reading, scan.grid is not None, not legible
     for turn in (t for t in TURNS if t != scan.turn):
@@ -70,16 +75,20 @@ def _ocr_read(page: Page, profile: Profile, catalogue: Catalogue) -> tuple[PageR
 
 
 def _doubt_missing_seal(reading: PageReading, page: Page) -> PageReading:
-    """A text-layer form with no seal found: the seal finder knows red round seals, so a
-    seal-sized mark of another colour or shape on the rendered page makes the absence
-    unsure (staff look) instead of a rejection."""
+    """A text-layer form with no seal found: the seal finder knows red round seals. A seal in
+    another ink on the rendered page is the stamp; a smaller or fainter coloured mark of a
+    seal's shape makes the absence unsure (staff look) instead of a rejection."""
     form = reading.form
     if form is None or form.stamp or not form.stamp_confident:
         return reading
     try:
-        marked = coloured_mark(page.render(SEAL_CHECK_DPI))
+        image = page.render(SEAL_CHECK_DPI)
+        sealed, marked = coloured_seal(image) is not None, coloured_mark(image)
     except Exception:  # noqa: BLE001 — a page that cannot be drawn keeps what its text layer said
         return reading
+    if sealed:
+        return replace(reading, form=replace(form, stamp=True),
+                       notes=(*reading.notes, text("attachments.reader.note.seal_other_ink")))
     return replace(reading, form=replace(form, stamp_confident=False)) if marked else reading
 
 

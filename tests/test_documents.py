@@ -307,3 +307,50 @@ def test_a_text_pdf_whose_seal_the_finder_misses_is_not_unstamped_for_sure():
     marked = read_attachment(pdf(True), "b.pdf", profile=profile, certificates=certificates).pages[0].form
     assert (plain.stamp, plain.stamp_confident) == (False, True)  # nothing on the page: sure
     assert (marked.stamp, marked.stamp_confident) == (False, False)
+
+
+def test_a_seal_in_another_ink_is_a_stamp_other_coloured_things_are_not():
+    """A purple square 专用章 or a blue-black round seal on a black-printed form is the stamp
+    (the reader says so, the form is not sent to staff for it); a blue signature, small blue
+    digits and the brown desk around a photographed sheet are no seal."""
+    from PIL import ImageDraw, ImageOps
+
+    from ocr.seal import coloured_seal
+
+    spec = random_form("summary", seed=20, rows=3)
+    plain = render_image(spec, dpi=100, seal_at="none")
+    for ink, square in (((110, 40, 150), True), ((30, 40, 90), False)):
+        stamped = plain.copy()
+        draw = ImageDraw.Draw(stamped)
+        box = (520, 120, 680, 280)  # 40 mm at 100 dpi
+        (draw.rectangle if square else draw.ellipse)(box, outline=ink, width=6)
+        for row in range(150, 260, 22):
+            draw.line((550, row, 650, row), fill=ink, width=5)  # the seal's characters
+        found = coloured_seal(stamped)
+        assert found is not None and abs(found[0] - 520) < 15 and abs(found[3] - 280) < 15, ink
+    signed = plain.copy()
+    draw = ImageDraw.Draw(signed)
+    draw.line((100, 1000, 400, 980), fill=(20, 40, 160), width=4)  # a signature
+    for x in range(600, 760, 40):
+        draw.text((x, 700), "37", fill=(20, 40, 200))  # hand-filled digits
+    assert coloured_seal(signed) is None
+    on_desk = ImageOps.expand(plain, border=260, fill=(150, 110, 80))  # the sheet on a brown desk
+    assert coloured_seal(on_desk) is None
+
+
+def test_a_scan_stamped_in_purple_reads_as_stamped():
+    from PIL import ImageDraw
+
+    spec = random_form("summary", seed=20, rows=3)
+    page = render_image(spec, dpi=150, seal_at="none")
+    draw = ImageDraw.Draw(page)
+    box = (780, 180, 1020, 420)  # 40 mm at 150 dpi
+    draw.rectangle(box, outline=(110, 40, 150), width=9)  # a square 专用章: the shape finder looks for round
+    for row in range(230, 390, 30):
+        draw.line((830, row, 970, row), fill=(110, 40, 150), width=7)
+    buffer = io.BytesIO()
+    page.save(buffer, format="PNG")
+    reading = read_attachment(buffer.getvalue(), "scan.png", profile=load_profile("anhui-2025"),
+                              certificates=bundled_certificates()).pages[0]
+    assert (reading.form.stamp, reading.form.stamp_confident) == (True, True)
+    assert "页面上有非红色印章（紫色、蓝黑色等）" in reading.notes
