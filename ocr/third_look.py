@@ -22,6 +22,7 @@ HEIGHT = 64  # px: the cleaned line's height
 MARGIN = 12  # px of white around it
 MIN_CONFIDENCE = 0.5  # each engine's score on the cleaned line
 AGREED_CONFIDENCE = 0.85  # the cell's confidence when the third look settles it
+SURE = 0.8  # a cell read alike at least this surely needs no third look (the form reader's bar)
 
 
 def cleaned(gray: np.ndarray) -> np.ndarray:
@@ -39,8 +40,10 @@ def cleaned(gray: np.ndarray) -> np.ndarray:
 
 
 def disputed(cell: Cell, numeric: bool, crops: Sequence[np.ndarray]) -> bool:
-    """A one-line number cell the engines read as two different numbers."""
-    return numeric and len(crops) == 1 and cell.agreed is False and bool(cell.alternatives)
+    """A one-line number cell the engines did not read surely alike: two different numbers,
+    one engine only, or the same digits scored low."""
+    unsure = cell.agreed is not True or cell.confidence < SURE
+    return numeric and len(crops) == 1 and bool(cell.text) and unsure
 
 
 def settle(cells: list[tuple[Cell, np.ndarray]], engines: Sequence[Engine]) -> dict[int, Cell]:

@@ -41,12 +41,14 @@ def test_a_new_number_or_engines_still_apart_settle_nothing():
     assert settle([(_cell(), _digits("18"))], (Says("18", confidence=0.3), Says("18"))) == {}
 
 
-def test_only_one_line_numbers_read_two_ways_are_disputed():
+def test_only_one_line_numbers_not_read_surely_alike_are_disputed():
     crop = _digits("18")
     assert disputed(_cell(), True, [crop])
     assert not disputed(_cell(), False, [crop])  # a text column
     assert not disputed(_cell(), True, [crop, crop])  # two lines: a wrapped name, not a count
     assert not disputed(Cell(3, 2, "18", 0.9, (0, 0, 1, 1), agreed=True), True, [crop])
+    assert disputed(Cell(3, 2, "18", 0.6, (0, 0, 1, 1), agreed=True), True, [crop])  # alike, scored low
+    assert disputed(Cell(3, 2, "18", 0.9, (0, 0, 1, 1), agreed=None), True, [crop])  # one engine only
 
 
 def test_the_cleaned_line_is_read_by_the_real_engines():
