@@ -40,9 +40,10 @@ def cleaned(gray: np.ndarray) -> np.ndarray:
 
 
 def disputed(cell: Cell, numeric: bool, crops: Sequence[np.ndarray]) -> bool:
-    """A one-line number cell the engines did not read surely alike: two different numbers,
-    one engine only, or the same digits scored low."""
-    unsure = cell.agreed is not True or cell.confidence < SURE
+    """A one-line number cell both engines read, but not surely alike: two different numbers, or
+    the same digits scored low. A cell one engine alone reads (序号) is not one: the form reader
+    numbers rows by position unless both engines read the school's own numbers."""
+    unsure = cell.agreed is False or (cell.agreed is True and cell.confidence < SURE)
     return numeric and len(crops) == 1 and bool(cell.text) and unsure
 
 

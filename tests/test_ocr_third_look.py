@@ -48,7 +48,7 @@ def test_only_one_line_numbers_not_read_surely_alike_are_disputed():
     assert not disputed(_cell(), True, [crop, crop])  # two lines: a wrapped name, not a count
     assert not disputed(Cell(3, 2, "18", 0.9, (0, 0, 1, 1), agreed=True), True, [crop])
     assert disputed(Cell(3, 2, "18", 0.6, (0, 0, 1, 1), agreed=True), True, [crop])  # alike, scored low
-    assert disputed(Cell(3, 2, "18", 0.9, (0, 0, 1, 1), agreed=None), True, [crop])  # one engine only
+    assert not disputed(Cell(3, 2, "18", 0.9, (0, 0, 1, 1), agreed=None), True, [crop])  # 序号: one engine
 
 
 def test_the_cleaned_line_is_read_by_the_real_engines():
