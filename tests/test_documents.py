@@ -7,6 +7,10 @@ import io
 import pytest
 from PIL import Image
 
+from config.profile import load_profile
+from parsers.catalog import bundled_certificates
+from parsers.documents import ReaderLimits, iter_pages, text_layer_verdict
+from parsers.reader import read_attachment
 from testkit.forms import (
     application_form,
     encode_image,
@@ -15,10 +19,6 @@ from testkit.forms import (
     render_image,
     render_pdf,
 )
-from config.profile import load_profile
-from parsers.catalog import bundled_certificates
-from parsers.documents import ReaderLimits, iter_pages, text_layer_verdict
-from parsers.reader import read_attachment
 
 ANHUI = load_profile("anhui-2025")
 JIANGSU = load_profile("jiangsu-2024")
@@ -219,8 +219,8 @@ def test_searchable_scan_with_invisible_title_text_is_read_from_the_picture():
 
 
 def test_has_colour_tells_gray_scans_from_colour_ones():
-    from testkit.forms import Variant, degrade
     from ocr.seal import has_colour
+    from testkit.forms import Variant, degrade
 
     stamped = render_image(random_form("summary", seed=19, rows=3), dpi=100)
     assert has_colour(stamped)
@@ -230,8 +230,8 @@ def test_has_colour_tells_gray_scans_from_colour_ones():
 
 
 def test_a_missing_seal_is_evident_only_on_colour_pages_without_red_ink():
-    from testkit.forms import Variant, degrade
     from ocr.seal import absence_visible, red_ink
+    from testkit.forms import Variant, degrade
 
     spec = random_form("summary", seed=20, rows=3)
     stamped = render_image(spec, dpi=100)
@@ -248,6 +248,18 @@ def test_a_missing_seal_is_evident_only_on_colour_pages_without_red_ink():
     assert not absence_visible(degrade(stamped, Variant(photo=True, jpeg_quality=70), seed=4))
 
 
+def _with_seal(page, ink, square: bool):
+    """``page`` (100 dpi) with a 40 mm seal in ``ink``: a square or round rim and its characters."""
+    from PIL import ImageDraw
+
+    stamped = page.copy()
+    draw = ImageDraw.Draw(stamped)
+    (draw.rectangle if square else draw.ellipse)((520, 120, 680, 280), outline=ink, width=6)
+    for row in range(150, 260, 22):
+        draw.line((550, row, 650, row), fill=ink, width=5)
+    return stamped
+
+
 def test_a_seal_in_another_colour_or_shape_is_never_evidently_missing():
     """The seal finder looks for red round seals; a purple square 专用章 or a blue-black seal
     it misses must send the form to staff, not reject it as unstamped (issue 15)."""
@@ -262,13 +274,7 @@ def test_a_seal_in_another_colour_or_shape_is_never_evidently_missing():
     assert absence_visible(signed)
     # purple square, blue-black round, a faint pink square pressed lightly (spread ~18)
     for ink, square in (((110, 40, 150), True), ((30, 40, 90), False), ((232, 214, 216), True)):
-        stamped = signed.copy()
-        draw = ImageDraw.Draw(stamped)
-        box = (520, 120, 680, 280)  # 40 mm at 100 dpi
-        (draw.rectangle if square else draw.ellipse)(box, outline=ink, width=6)
-        for row in range(150, 260, 22):
-            draw.line((550, row, 650, row), fill=ink, width=5)  # the seal's characters
-        assert not absence_visible(stamped), ink
+        assert not absence_visible(_with_seal(signed, ink, square)), ink
 
 
 def test_a_text_pdf_whose_seal_the_finder_misses_is_not_unstamped_for_sure():
@@ -282,9 +288,8 @@ def test_a_text_pdf_whose_seal_the_finder_misses_is_not_unstamped_for_sure():
     from config.profile import load_profile
     from parsers.catalog import bundled_certificates
     from parsers.reader import read_attachment
-    from testkit.forms.layout import layout
+    from testkit.forms.layout import PAGE_H, PAGE_W, layout
     from testkit.forms.pdf import draw_page, pdf_font
-    from testkit.forms.layout import PAGE_H, PAGE_W
 
     spec = random_form("summary", seed=21, rows=3)
 
@@ -320,13 +325,7 @@ def test_a_seal_in_another_ink_is_a_stamp_other_coloured_things_are_not():
     spec = random_form("summary", seed=20, rows=3)
     plain = render_image(spec, dpi=100, seal_at="none")
     for ink, square in (((110, 40, 150), True), ((30, 40, 90), False)):
-        stamped = plain.copy()
-        draw = ImageDraw.Draw(stamped)
-        box = (520, 120, 680, 280)  # 40 mm at 100 dpi
-        (draw.rectangle if square else draw.ellipse)(box, outline=ink, width=6)
-        for row in range(150, 260, 22):
-            draw.line((550, row, 650, row), fill=ink, width=5)  # the seal's characters
-        found = coloured_seal(stamped)
+        found = coloured_seal(_with_seal(plain, ink, square))
         assert found is not None and abs(found[0] - 520) < 15 and abs(found[3] - 280) < 15, ink
     signed = plain.copy()
     draw = ImageDraw.Draw(signed)
