@@ -90,7 +90,9 @@ def _text(part: Message) -> str:
     payload = part.get_payload(decode=True)
     if payload is None:
         inner = part.get_payload()
-        return "\n".join(str(p) for p in inner) if isinstance(inner, list) else str(inner or "")
+        # Parts inside parts (a returned message/rfc822): their text, never str(part), which
+        # re-encodes the part in its declared charset and fails on what decoding replaced.
+        return "\n".join(_text(p) for p in inner) if isinstance(inner, list) else str(inner or "")
     charset = part.get_content_charset() or "utf-8"
     try:
         return payload.decode(charset, errors="replace")

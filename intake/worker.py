@@ -283,9 +283,13 @@ class Worker:
                     continue
                 # Delivered: remember it here first, so losing the database now cannot cause a resend.
                 self._sent_unrecorded[reply.id] = self.clock()
-                self._record_sent()
                 summary.sent += 1
                 log.info("reply.sent", to=reply.to_addr)
+                try:
+                    self._record_sent()
+                except SQLAlchemyError as exc:  # the ledger went away: record it on the next pass
+                    log.warning("reply.record_deferred", error=str(exc))
+                    break
 
     def _record_sent(self) -> None:
         while self._sent_unrecorded:

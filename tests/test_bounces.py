@@ -56,6 +56,18 @@ def out_of_office() -> bytes:
     return bytes(mail)
 
 
+def test_a_returned_message_in_a_broken_charset_is_read_not_re_encoded():
+    """A plain bounce quoting the returned mail as message/rfc822 whose part says gbk but holds
+    bytes gbk cannot decode (found by the MIME fuzz test): the parser reads it, no crash."""
+    raw = ("From: postmaster@126.com\r\nTo: ahxzsbg@126.com\r\nSubject: 系统退信\r\nMIME-Version: 1.0\r\n"
+           'Content-Type: multipart/mixed; boundary="B"\r\n\r\n'
+           f"--B\r\nContent-Type: text/plain\r\n\r\nDelivery to {PLAIN} failed.\r\n"
+           "--B\r\nContent-Type: message/rfc822\r\n\r\nSubject: x\r\n"
+           "Content-Type: text/plain; charset=gbk\r\nContent-Transfer-Encoding: 8bit\r\n\r\n").encode() + \
+        b"\xff\xfe\x80 broken\r\n--B--\r\n"
+    assert PLAIN in {b.address for b in bounced_recipients(raw)}
+
+
 def test_the_parser_reads_failed_recipients_only():
     assert [b.address for b in bounced_recipients(delivery_report(WRITTEN))] == [WRITTEN]
     assert bounced_recipients(delivery_report(WRITTEN, action="delivered", status="2.0.0")) == []

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.exc import OperationalError
 
 from config.profile import load_profile
@@ -19,8 +20,8 @@ from config.settings import load_settings
 from intake.worker import Worker
 from ledger import db
 from ledger.store import Store
-from testkit.postgres import running_postgres
 from testkit.mailstack import SmtpSink
+from testkit.postgres import running_postgres
 from testkit.world import (
     IN_WINDOW,
     INTAKE,
@@ -257,3 +258,19 @@ def test_machines_mounting_the_shared_originals_store_at_different_paths(world, 
         done = run_intake({**world, "INTAKE_DATA_DIR": str(mounts["machine-b"])}, "run", "--once", "--role", role)
         assert done.returncode == 0, done.stderr
     assert [m["X-Intake-Reasons"] for m in smtp_sink.messages()] == ["attachment.missing"]
+
+
+def test_a_send_pass_that_loses_the_ledger_after_delivery_does_not_fail_the_run(world, dovecot, smtp_sink):
+    """The same loss in the closing send pass itself (no background sender): the run goes on,
+    the next pass records the reply without sending it again."""
+    dovecot.append(submission(f"{UNIT}+2025年证书申报"), IN_WINDOW)
+    settings = load_settings(world)
+    store = StoreLosingOneWrite(db.connect(settings.database_url), load_profile(settings.profile))
+    worker = Worker(settings, load_profile(settings.profile), store)
+    worker.run_once(frozenset({"fetch", "process"}))
+    summary = worker.cycle(None, frozenset({"send"}))
+    assert store.lost and summary.sent == 1 and len(smtp_sink.received) == 1
+    worker.cycle(None, frozenset({"send"}))
+    assert len(smtp_sink.received) == 1
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT status FROM replies")).scalars().all() == ["sent"]
