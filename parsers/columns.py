@@ -26,8 +26,9 @@ COUNT_WORD = "人数"
 SEQUENCE_HEADERS = ("序号",)
 # Words that say what a column holds, whatever else its header says (原批准数, 调增后总人数,
 # 等级, 1+X证书): tried after the profile's own names. Only words no other column uses; a
-# province's own wording (江苏's 原申报人数, 调整后人数) stays in its profile. A field's stem does not count in a
-# header that also holds one of its ``STEM_EXCLUDES`` (职业技能等级证书 names no level).
+# province's own wording (江苏's 原申报人数, 调整后人数) stays in its profile. A field's stem
+# does not count in a header that also holds one of its ``STEM_EXCLUDES`` (职业技能等级证书
+# names no level).
 FIELD_STEMS = {
     "certificate": ("证书",),
     "level": ("级别", "等级"),
@@ -142,10 +143,11 @@ def header_texts(grid: Grid, row: int) -> dict[int, str]:
     """Each column's header text if ``row`` is the header's last row: the cell over the column
     at ``row`` (merged from above or not), after any cell above it that spans several columns
     but not the whole table (a title or unit line does). A plain cell above is a row of its
-    own, never part of this header."""
+    own, never part of this header; a header cell spanning columns names only its first."""
     out: dict[int, str] = {}
     for col in range(grid.n_cols):
         here = grid.cell(row, col)
+        here = here if here is not None and here.col == col else None
         parents = dict.fromkeys(
             c for c in (grid.cell(r, col) for r in range(row))
             if c is not None and 1 < c.col_span < grid.n_cols and c.row + c.row_span <= row

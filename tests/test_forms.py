@@ -418,3 +418,16 @@ def test_a_total_smaller_than_the_sure_lines_is_not_sure():
     reading = read(scan(rows))
     assert reading.form.total == 67 and not reading.form.total_confident
     assert any("已确认的各行之和已达 68" in n for n in reading.notes)
+
+
+def test_a_header_cell_spanning_two_columns_names_one_and_the_form_still_classifies():
+    """证书名称 merged over two columns (the name and a blank one): the header still explains the
+    table, so a page whose title was lost is still the summary form."""
+    rows = [
+        ["序号", _cell(0, 1, "职业技能等级证书名称", col_span=2), None, "级别", "拟申报人数"],
+        ["1", "物流管理", "", "中级", "18"],
+        ["合计", "", "", "", "18"],
+    ]
+    reading = read(scan(rows, title=None))
+    assert reading.kind == "summary"
+    assert [(l.certificate, l.count) for l in reading.form.lines] == [("物流管理", 18)]
