@@ -108,6 +108,21 @@ def _stop_group(proc: subprocess.Popen | None) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+    _wait_group_gone(proc.pid)
+
+
+def _wait_group_gone(pgid: int, seconds: float = 2.0) -> None:
+    """The server's session processes (imap4d forks one per connection, and the fork keeps the
+    listening socket) outlive it by up to two seconds: they are killed and waited for, so the
+    port is closed when ``stop`` returns. A zombie left for init to reap still answers signal 0
+    but holds no socket, so the wait is bounded."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except ProcessLookupError:
+            return
+        time.sleep(0.02)
 
 
 @dataclass
