@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 BBox = tuple[int, int, int, int]
+RuleGroup = tuple[int, float, tuple[int, int]]  # position, length covered, (start, end) along the rule
 WORK_WIDTH = 1800  # px: wider pages are searched for rules on a smaller copy
 CANDIDATES = 4  # largest ruled components weighed as the table
 FULL_RULE = 0.45  # a rule spans this share of the table at least, or it is a partial one
@@ -105,18 +106,19 @@ def _find_table(gray: np.ndarray, mask: np.ndarray | None) -> TableLines | None:
     found = _table_box(stats[1:, :4], horiz, vert, page_w, page_h)
     if found is None:
         return None
-    box, ys, xs = found
-    ys = sorted(ys + _partial_rules(horiz, box, ys, xs))
+    box, ys, xs, rows = found
+    ys = sorted(ys + _partial_rules(rows, box, ys, xs))
     cells = _cells(ys, xs, horiz, vert)
     return TableLines(tuple(ys), tuple(xs), tuple(cells), (xs[0], ys[0], xs[-1], ys[-1]), rules)
 
 
 def _table_box(
     boxes: np.ndarray, horiz: np.ndarray, vert: np.ndarray, page_w: int, page_h: int
-) -> tuple[BBox, list[int], list[int]] | None:
+) -> tuple[BBox, list[int], list[int], list[RuleGroup]] | None:
     """The table: of the largest ruled components, the one with the most cells — a photo's
     sheet edge is a large ruled box with none — joined with its neighbours beside it (a
-    fold breaks the rules of a photographed table into pieces side by side)."""
+    fold breaks the rules of a photographed table into pieces side by side). With its box:
+    its full rules, rows and columns, and every group of horizontal rule pieces in it."""
     order = np.argsort(-(boxes[:, 2] * boxes[:, 3]))[:CANDIDATES]
     best = None
     for i in order:
@@ -124,10 +126,11 @@ def _table_box(
         if w < page_w * 0.25 or h < page_h * 0.04:
             continue
         box = _joined((x, y, x + w, y + h), boxes, gap=max(10, page_w // 25))
-        ys, xs = _positions(horiz, box, axis=0), _positions(vert, box, axis=1)
+        rows = _rule_groups(horiz, box, axis=0)
+        ys, xs = _full(rows, box, axis=0), _positions(vert, box, axis=1)
         cells = (len(ys) - 1) * (len(xs) - 1)
         if len(ys) >= 3 and len(xs) >= 3 and (best is None or cells > best[0]):
-            best = (cells, box, ys, xs)
+            best = (cells, box, ys, xs, rows)
     return best[1:] if best else None
 
 
@@ -150,14 +153,18 @@ def _joined(box: BBox, boxes: np.ndarray, gap: int) -> BBox:
 
 def _positions(mask: np.ndarray, box: BBox, axis: int) -> list[int]:
     """Rule positions: collinear pieces grouped; a rule must span half the table."""
-    return [pos for pos, covered, _ in _rule_groups(mask, box, axis) if covered >= _span(box, axis) * FULL_RULE]
+    return _full(_rule_groups(mask, box, axis), box, axis)
+
+
+def _full(groups: list[RuleGroup], box: BBox, axis: int) -> list[int]:
+    return [pos for pos, covered, _ in groups if covered >= _span(box, axis) * FULL_RULE]
 
 
 def _span(box: BBox, axis: int) -> int:
     return (box[2] - box[0]) if axis == 0 else (box[3] - box[1])
 
 
-def _rule_groups(mask: np.ndarray, box: BBox, axis: int) -> list[tuple[int, float, tuple[int, int]]]:
+def _rule_groups(mask: np.ndarray, box: BBox, axis: int) -> list[RuleGroup]:
     """Collinear pieces of rule grouped: (position, length covered, (start, end) along the rule)."""
     x0, y0, x1, y1 = box
     sub = mask[y0:y1, x0:x1]
@@ -190,7 +197,7 @@ def _rule_groups(mask: np.ndarray, box: BBox, axis: int) -> list[tuple[int, floa
     return out
 
 
-def _partial_rules(horiz: np.ndarray, box: BBox, ys: list[int], xs: list[int]) -> list[int]:
+def _partial_rules(rows: list[RuleGroup], box: BBox, ys: list[int], xs: list[int]) -> list[int]:
     """Horizontal rules across only some columns (a two-row header: 人数 over 原批准 and 调增后).
 
     A piece counts when it runs from one column rule to another, covers at least a column,
@@ -202,7 +209,7 @@ def _partial_rules(horiz: np.ndarray, box: BBox, ys: list[int], xs: list[int]) -
     tol = max(6, (xs[-1] - xs[0]) // 100)
     narrowest = min(np.diff(xs))
     out = []
-    for pos, covered, (start, end) in _rule_groups(horiz, box, axis=0):
+    for pos, covered, (start, end) in rows:
         if covered >= _span(box, 0) * FULL_RULE or end - start < narrowest * 0.8 or covered < (end - start) * 0.8:
             continue
         if min(abs(start - x) for x in xs) > tol or min(abs(end - x) for x in xs) > tol:

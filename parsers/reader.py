@@ -83,7 +83,8 @@ def _doubt_missing_seal(reading: PageReading, page: Page) -> PageReading:
         return reading
     try:
         image = page.render(SEAL_CHECK_DPI)
-        sealed, marked = coloured_seal(image) is not None, coloured_mark(image)
+        sealed = coloured_seal(image) is not None
+        marked = not sealed and coloured_mark(image)  # looked for only when no seal was
     except Exception:  # noqa: BLE001 — a page that cannot be drawn keeps what its text layer said
         return reading
     if sealed:

@@ -44,18 +44,24 @@ def _trusted(cell: Cell | None, source: str, *, number: bool) -> bool:
 def read_number(cell: Cell | None, source: str) -> Value:
     """An integer cell. Empty or unreadable → None, never confident (a human must look)."""
     options = _readings(cell)
-    text = key(cell_text(cell)).removesuffix("人").replace(",", "")
-    if not text or not text.isdigit() or len(text) > 6:
+    value = _number(cell_text(cell))
+    if value is None:
         return Value(None, False, options)
-    return Value(int(text), _trusted(cell, source, number=True), options)
+    return Value(value, _trusted(cell, source, number=True), options)
+
+
+def _number(written: str) -> int | None:
+    """A count as written (12, 1,200, 30人), or None when it is none."""
+    text = key(written).removesuffix("人").replace(",", "")
+    return int(text) if text.isdigit() and len(text) <= 6 else None
 
 
 def _readings(cell: Cell | None) -> tuple[int, ...]:
     """Every engine's reading of a number cell that is a number."""
     if cell is None:
         return ()
-    texts = (key("".join(t.split())).removesuffix("人").replace(",", "") for t in (cell.text, *cell.alternatives))
-    return tuple(dict.fromkeys(int(t) for t in texts if t.isdigit() and len(t) <= 6))
+    numbers = (_number(t) for t in (cell.text, *cell.alternatives))
+    return tuple(dict.fromkeys(n for n in numbers if n is not None))
 
 
 def read_level(cell: Cell | None, source: str) -> Value:
